@@ -1,0 +1,86 @@
+"""insurer_dms: the insurer's system for the heavy-truck video-monitoring programme."""
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from . import config as config_module
+from .errors import register_error_handlers
+from .extensions import api, babel, csrf, db, login, migrate
+
+# Domain packages, each with api.py (REST, blueprint ``blp``) and views.py (pages, blueprint ``bp``).
+DOMAINS = ("auth", "catalogue", "inventory", "fleet")
+
+
+def _locale():
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    if session.get("locale"):
+        return session["locale"]
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"], default="en")
+    return "zh_CN" if best.startswith("zh") else "en"
+
+
+def nav_links():
+    """Links in the top bar for operations staff: (endpoint, label), those whose page exists."""
+    from flask import current_app
+    from flask_babel import gettext as _
+
+    wanted = [
+        ("catalogue.list_entries", _("Catalogue")),
+        ("inventory.list_purchase_orders", _("Purchase orders")),
+        ("inventory.list_devices", _("Devices")),
+        ("fleet.list_trucks", _("Trucks")),
+        ("fleet.list_policies", _("Policies")),
+        ("fleet.import_page", _("Policy import")),
+    ]
+    return [(e, label) for e, label in wanted if e in current_app.view_functions]
+
+
+def create_app(overrides=None):
+    """Build the application: settings from the environment, then ``overrides`` (tests)."""
+    app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
+    app.config.update(config_module.from_environment())
+    app.config.update(overrides or {})
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    login.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
+    api.init_app(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    register_error_handlers(app)
+
+    from .storage import make_storage
+
+    app.extensions["insurer_dms.storage"] = make_storage(app.config)
+
+    from . import activity  # noqa: F401  (registers the append-only guard)
+    from .auth.access import protect_session_requests
+
+    app.before_request(protect_session_requests)
+
+    import importlib
+
+    for name in DOMAINS:
+        api.register_blueprint(importlib.import_module(f".{name}.api", __name__).blp)
+        app.register_blueprint(importlib.import_module(f".{name}.views", __name__).bp)
+    from .web import views as web_views
+
+    app.register_blueprint(web_views.bp)
+
+    @app.context_processor
+    def _layout():
+        return {"nav_links": nav_links}
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,102 @@
+"""Creating users and tokens, checking passwords and tokens."""
+import hashlib
+import secrets
+
+from flask import current_app
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .. import activity
+from ..errors import Conflict, NotFound, invalid
+from ..extensions import db
+from ..types import utcnow
+from .models import ApiToken, ContractorCompany, Role, User
+
+TOKEN_PREFIX = "idms_"
+
+
+def get_or_create_company(name):
+    company = db.session.scalar(select(ContractorCompany).where(ContractorCompany.name == name))
+    if company is None:
+        company = ContractorCompany(name=name)
+        db.session.add(company)
+        activity.record("create", company)
+    return company
+
+
+def create_user(email, role, password=None, company=None):
+    """Create a user; contractors must belong to a company. Returns (user, password)."""
+    email = (email or "").strip().lower()
+    if "@" not in email:
+        raise invalid("email", "Not a valid email address.")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise invalid("role", "Role must be one of ops, contractor, reviewer.")
+    if role is Role.CONTRACTOR and not company:
+        raise invalid("company", "A contractor user needs a company.")
+    if role is not Role.CONTRACTOR and company:
+        raise invalid("company", "Only contractor users belong to a company.")
+    if db.session.scalar(select(User).where(User.email == email)):
+        raise Conflict(f"User {email} already exists.", {"email": ["Already exists."]})
+    password = password or secrets.token_urlsafe(12)
+    if len(password) < 8:
+        raise invalid("password", "Use at least 8 characters.")
+    user = User(email=email, role=role, password_hash=generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"]))
+    if company:
+        user.company = get_or_create_company(company)
+    db.session.add(user)
+    activity.record("create", user, after={"email": email, "role": role.value, "company": company})
+    db.session.commit()
+    return user, password
+
+
+def authenticate(email, password):
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user and user.active and check_password_hash(user.password_hash, password or ""):
+        return user
+    return None
+
+
+def hash_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user, name=None):
+    """Issue a bearer token for ``user``; the plain token is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user=user, token_hash=hash_token(token), prefix=token[:10], name=name)
+    db.session.add(row)
+    activity.record("create", row, after={"user": user.email, "name": name, "prefix": row.prefix})
+    db.session.commit()
+    return row, token
+
+
+def user_by_email(email):
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        raise NotFound(f"No user {email}.")
+    return user
+
+
+def user_for_token(token):
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    now = utcnow()
+    # Touch at most once a minute so reads do not write on every request.
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        row.last_used_at = now
+        db.session.commit()
+    return row.user
+
+
+def revoke_token(user, token_id):
+    row = db.session.get(ApiToken, token_id)
+    if row is None or (row.user_id != user.id and user.role is not Role.OPS):
+        raise NotFound("No such token.")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        activity.record("revoke", row, after={"revoked_at": row.revoked_at})
+        db.session.commit()
+    return row

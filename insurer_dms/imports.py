@@ -1,0 +1,137 @@
+"""Reading CSV and XLSX files with header aliases; all-or-nothing loading with an error per bad row.
+
+Row numbers are the spreadsheet's: the header is row 1, the first data row is row 2.
+"""
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+import marshmallow as ma
+
+from .errors import ImportFailed, Invalid
+
+ALLOWED_SUFFIXES = (".csv", ".xlsx")
+
+
+def _norm(header):
+    return "".join(str(header or "").replace("\ufeff", "").split()).lower()
+
+
+def _cell(value):
+    """XLSX cells come typed; give schemas the text a CSV would have held."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _decode(data):
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise Invalid("The file is neither UTF-8 nor GB18030 text.", {"file": ["Unreadable text encoding."]})
+
+
+def read_table(data, filename):
+    """Return (headers, [(row_number, [cells])]) from CSV or XLSX bytes."""
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        if not data.startswith(b"PK"):
+            raise Invalid("The file is not an XLSX workbook.", {"file": ["Not an XLSX workbook."]})
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        except Exception as err:  # openpyxl raises many types for a damaged zip
+            raise Invalid("The XLSX workbook cannot be opened.", {"file": [str(err)[:200]]})
+        rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    elif name.endswith(".csv"):
+        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(_decode(data)))]
+    else:
+        raise Invalid("Upload a .csv or .xlsx file.", {"file": ["Only .csv and .xlsx files are accepted."]})
+    if not rows:
+        raise Invalid("The file is empty.", {"file": ["The file is empty."]})
+    headers = rows[0]
+    body = [(i, row) for i, row in enumerate(rows[1:], start=2) if any(c for c in row)]
+    return headers, body
+
+
+@dataclass
+class RowErrors:
+    """Collects every bad row of a file before anything is stored."""
+
+    rows: list = field(default_factory=list)
+
+    def add(self, row, column, message):
+        self.rows.append({"row": row, "column": column, "message": message})
+
+    def __bool__(self):
+        return bool(self.rows)
+
+    def raise_if_any(self):
+        if self.rows:
+            raise ImportFailed(self.rows)
+
+
+def _messages(value):
+    if isinstance(value, dict):
+        return [m for v in value.values() for m in _messages(v)]
+    if isinstance(value, list):
+        return [m for v in value for m in _messages(v)]
+    return [str(value)]
+
+
+def load_rows(data, filename, schema, aliases, required=None):
+    """Read a file and load every row with ``schema``.
+
+    ``aliases`` maps each schema field to the header names accepted for it (English, Chinese...).
+    Returns ``[(row_number, loaded_dict)]`` or raises ImportFailed listing every bad row and column.
+    """
+    headers, body = read_table(data, filename)
+    lookup = {_norm(a): fieldname for fieldname, names in aliases.items() for a in (fieldname, *names)}
+    columns = {}  # field -> (index, header as written)
+    for index, header in enumerate(headers):
+        fieldname = lookup.get(_norm(header))
+        if fieldname and fieldname not in columns:
+            columns[fieldname] = (index, str(header).replace("\ufeff", "").strip())
+    errors = RowErrors()
+    for fieldname in required if required is not None else [n for n, f in schema.fields.items() if f.required]:
+        if fieldname not in columns:
+            errors.add(1, fieldname, f"Missing column {fieldname!r}.")
+    errors.raise_if_any()
+    if not body:
+        raise Invalid("The file has no data rows.", {"file": ["No data rows."]})
+
+    loaded = []
+    for number, cells in body:
+        raw = {f: (cells[i] if i < len(cells) else "") for f, (i, _) in columns.items()}
+        raw = {k: v for k, v in raw.items() if v != ""}
+        try:
+            loaded.append((number, schema.load(raw, unknown=ma.EXCLUDE)))
+        except ma.ValidationError as err:
+            for fieldname, message in err.messages.items():
+                column = columns.get(fieldname, (None, fieldname))[1]
+                for text in _messages(message):
+                    errors.add(number, column, text)
+    errors.raise_if_any()
+    return loaded
+
+
+def read_upload(file_storage, max_bytes=5 * 1024 * 1024):
+    """Bytes and filename of an uploaded import file, refusing other types and oversize files."""
+    if file_storage is None or not file_storage.filename:
+        raise Invalid("Choose a file to upload.", {"file": ["A file is required."]})
+    if not file_storage.filename.lower().endswith(ALLOWED_SUFFIXES):
+        raise Invalid("Upload a .csv or .xlsx file.", {"file": ["Only .csv and .xlsx files are accepted."]})
+    data = file_storage.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise Invalid("The file is too large.", {"file": [f"At most {max_bytes // (1024 * 1024)} MB."]})
+    return data, file_storage.filename

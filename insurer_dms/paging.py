@@ -1,0 +1,33 @@
+"""Paging and the list envelope shared by every list endpoint and page."""
+import marshmallow as ma
+from flask import current_app
+from sqlalchemy import func, select
+
+from .extensions import db
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+
+
+def page_schema(item_schema, name):
+    """A schema ``{items, total, page, page_size, pages}`` around ``item_schema``."""
+    return ma.Schema.from_dict(
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema)),
+            "total": ma.fields.Integer(),
+            "page": ma.fields.Integer(),
+            "page_size": ma.fields.Integer(),
+            "pages": ma.fields.Integer(),
+        },
+        name=name,
+    )
+
+
+def paginate(stmt, page=1, page_size=50):
+    """Run ``stmt`` for one page; returns the envelope dict."""
+    page_size = min(page_size, current_app.config["PAGE_SIZE_MAX"])
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = db.session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)).all()
+    return {"items": items, "total": total, "page": page, "page_size": page_size, "pages": max(1, -(-total // page_size))}

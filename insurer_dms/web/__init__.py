@@ -1,0 +1,1 @@
+"""Pages shared by every domain: the operations home, layout helpers."""

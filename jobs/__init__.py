@@ -1,0 +1,37 @@
+"""RQ entry points: thin functions that take ids and call services inside an app context.
+
+Each job is wrapped by ``job``: in a worker process it builds the app once per process and runs in
+its context; inline (no Redis) it runs in the caller's context.
+"""
+import os
+from functools import wraps
+
+from flask import has_app_context
+
+_app = {"pid": None, "app": None}
+
+
+def _worker_app():
+    if _app["app"] is None or _app["pid"] != os.getpid():
+        from insurer_dms import create_app
+
+        _app.update(app=create_app(), pid=os.getpid())
+    return _app["app"]
+
+
+def job(fn):
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        if has_app_context():
+            return fn(*args, **kwargs)
+        from insurer_dms.activity import set_system_actor
+        from insurer_dms.extensions import db
+
+        with _worker_app().app_context():
+            set_system_actor(f"job:{fn.__module__}.{fn.__name__}")
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return wrapper
