@@ -78,7 +78,9 @@ def create_app(overrides=None):
 
     @app.context_processor
     def _layout():
-        return {"nav_links": nav_links}
+        from flask_babel import get_locale
+
+        return {"nav_links": nav_links, "get_locale": get_locale}
 
     from .cli import register_cli
 

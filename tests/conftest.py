@@ -164,3 +164,54 @@ def s3_server():
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Real headless Chromium from Debian's package, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login_as(app, live_server, page):
+    """Create a user with ROLE and log in through the login page; returns the page."""
+
+    def _login(role="ops", email=None, company=None):
+        from insurer_dms.auth.service import create_user
+
+        email = email or f"{role}@browser.example.com"
+        with app.app_context():
+            create_user(email, role, "password123", company or ("Alpha Installations" if role == "contractor" else None))
+        page.goto(live_server.url("/login"))
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", "password123")
+        page.click("#login-submit")
+        page.wait_for_url("**/home")
+        return page
+
+    return _login
