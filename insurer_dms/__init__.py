@@ -45,6 +45,10 @@ def create_app(overrides=None):
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
+    with app.app_context():
+        from .extensions import enable_sqlite_foreign_keys
+
+        enable_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     login.init_app(app)
     csrf.init_app(app)

@@ -29,3 +29,17 @@ api = Api()
 login = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def _sqlite_foreign_keys(dbapi_connection, connection_record):
+    """SQLite ignores foreign keys unless asked; the invariants must hold on every backend."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def enable_sqlite_foreign_keys(engine):
+    from sqlalchemy import event
+
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_foreign_keys)
