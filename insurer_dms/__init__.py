@@ -74,6 +74,7 @@ def create_app(overrides=None):
     import importlib
 
     for name in DOMAINS:
+        importlib.import_module(f".{name}.models", __name__)  # every table known to db.metadata
         api.register_blueprint(importlib.import_module(f".{name}.api", __name__).blp)
         app.register_blueprint(importlib.import_module(f".{name}.views", __name__).bp)
     from .web import views as web_views

@@ -6,7 +6,6 @@ file imports add ``"rows": [{"row": 7, "column": "vin", "message": "..."}]``.
 """
 from flask import jsonify, redirect, render_template, request, url_for
 from flask_smorest import Api as SmorestApi
-from werkzeug.exceptions import InternalServerError
 
 
 class DomainError(Exception):
@@ -120,4 +119,4 @@ def register_error_handlers(app):
     def _unexpected(err):
         # HTTPExceptions never reach here: Api.handle_http_exception is more specific.
         app.logger.exception("Unhandled error")
-        return error_response(500, InternalServerError.name, "Internal error; it has been logged.")
+        return error_response(500, "Internal Server Error", "Internal error; it has been logged.")

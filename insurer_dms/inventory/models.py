@@ -1,0 +1,1 @@
+"""Models: see the domain package docstring."""
