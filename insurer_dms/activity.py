@@ -5,7 +5,7 @@ import enum
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, select
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .extensions import db
@@ -79,6 +79,29 @@ def record(action, entity, before=None, after=None, note=None, entity_type=None,
     )
     db.session.add(entry)
     return entry
+
+
+def record_many(entries, note=None):
+    """Append many entries in one INSERT (file imports): ``entries`` are (action, entity, before, after)."""
+    db.session.flush()  # ids for new entities
+    actor_id, actor = _actor()
+    at = utcnow()
+    rows = [
+        {
+            "at": at,
+            "actor_id": actor_id,
+            "actor": actor,
+            "action": action,
+            "entity_type": entity.__tablename__,
+            "entity_id": str(entity.id),
+            "before": jsonable(before),
+            "after": jsonable(after) if after is not None else (snapshot(entity) if action == "create" else None),
+            "note": note,
+        }
+        for action, entity, before, after in entries
+    ]
+    if rows:
+        db.session.execute(insert(Activity), rows)
 
 
 def changes(obj, data):

@@ -94,8 +94,24 @@ def error_response(code, status, message, errors=None, rows=None, headers=None):
     return resp
 
 
+def _decimal_bounds_as_numbers(self, field, ret, **kwargs):
+    """OpenAPI needs numeric bounds; apispec writes a Decimal(as_string=True) field's Range as strings."""
+    import decimal
+
+    bounds = {}
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        if isinstance(ret.get(key), (str, decimal.Decimal)):
+            value = decimal.Decimal(ret[key])
+            bounds[key] = int(value) if value == value.to_integral_value() else float(value)
+    return bounds
+
+
 class Api(SmorestApi):
     """flask-smorest's Api with our error body."""
+
+    def init_app(self, app, *, spec_kwargs=None):
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        self.ma_plugin.converter.add_attribute_function(_decimal_bounds_as_numbers)
 
     def handle_http_exception(self, error):
         if error.code == 401 and not _wants_json():

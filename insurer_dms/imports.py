@@ -89,12 +89,21 @@ def _messages(value):
     return [str(value)]
 
 
-def load_rows(data, filename, schema, aliases, required=None):
+class LoadedRows(list):
+    """``[(row_number, loaded_dict)]``; ``.columns`` maps each field to its header as written in the file."""
+
+    columns: dict
+
+
+def load_rows(data, filename, schema, aliases, required=None, errors=None):
     """Read a file and load every row with ``schema``.
 
     ``aliases`` maps each schema field to the header names accepted for it (English, Chinese...).
     Returns ``[(row_number, loaded_dict)]`` or raises ImportFailed listing every bad row and column.
+    Pass your own ``errors`` (RowErrors) to get the rows that loaded and collect the bad ones there,
+    so cross-row checks can run too before you raise.
     """
+    collect = errors
     headers, body = read_table(data, filename)
     lookup = {_norm(a): fieldname for fieldname, names in aliases.items() for a in (fieldname, *names)}
     columns = {}  # field -> (index, header as written)
@@ -110,7 +119,10 @@ def load_rows(data, filename, schema, aliases, required=None):
     if not body:
         raise Invalid("The file has no data rows.", {"file": ["No data rows."]})
 
-    loaded = []
+    if collect is not None:
+        errors = collect
+    loaded = LoadedRows()
+    loaded.columns = {f: header for f, (_, header) in columns.items()}
     for number, cells in body:
         raw = {f: (cells[i] if i < len(cells) else "") for f, (i, _) in columns.items()}
         raw = {k: v for k, v in raw.items() if v != ""}
@@ -121,7 +133,8 @@ def load_rows(data, filename, schema, aliases, required=None):
                 column = columns.get(fieldname, (None, fieldname))[1]
                 for text in _messages(message):
                     errors.add(number, column, text)
-    errors.raise_if_any()
+    if collect is None:
+        errors.raise_if_any()
     return loaded
 
 

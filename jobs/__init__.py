@@ -3,6 +3,7 @@
 Each job is wrapped by ``job``: in a worker process it builds the app once per process and runs in
 its context; inline (no Redis) it runs in the caller's context.
 """
+import contextlib
 import os
 from functools import wraps
 
@@ -22,12 +23,16 @@ def _worker_app():
 def job(fn):
     @wraps(fn)
     def wrapper(*args, **kwargs):
-        if has_app_context():
+        from rq import get_current_job
+
+        in_worker = get_current_job() is not None
+        if has_app_context() and not in_worker:
             return fn(*args, **kwargs)
         from insurer_dms.activity import set_system_actor
         from insurer_dms.extensions import db
 
-        with _worker_app().app_context():
+        # `flask worker` already holds an app context (inherited by the forked job process).
+        with contextlib.nullcontext() if has_app_context() else _worker_app().app_context():
             set_system_actor(f"job:{fn.__module__}.{fn.__name__}")
             try:
                 return fn(*args, **kwargs)

@@ -1,9 +1,14 @@
 """Fixtures: the app on PostgreSQL (CI) or SQLite (local fallback), role clients, S3 and RQ servers."""
+import contextlib
 import os
 import socket
+import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.orm import close_all_sessions
 
@@ -11,6 +16,7 @@ from insurer_dms import create_app
 from insurer_dms.extensions import db
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _port_open(host, port):
@@ -40,6 +46,21 @@ def pytest_report_header(config):
             f"insurer_dms dialect: {DATABASE_URL.split(':')[0]}"]
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets a fresh app context, as in production.
+
+    pytest-flask keeps one request context pushed for the whole test, and Flask reuses its app context
+    for test-client requests: ``g`` (Flask-Login's cached user) and the db session would leak from one
+    request to the next, so a second role client would act as the first one's user.
+    """
+
+    def open(self, *args, **kwargs):
+        if self.preserve_context:  # ``with client:`` keeps the request's context for inspection
+            return super().open(*args, **kwargs)
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def objects_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("objects")
@@ -58,10 +79,15 @@ def app(objects_dir):
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
+    app.test_client_class = IsolatedClient
     with app.app_context():
         from tests.schema import build_schema
 
         build_schema()
+        engine = db.engine
+    # live_server forks this process: the child must not reuse the parent's pooled connections
+    # (two processes on one socket corrupt each other's state, e.g. psycopg's prepared statements).
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     yield app
 
 
@@ -215,3 +241,89 @@ def login_as(app, live_server, page):
         return page
 
     return _login
+
+
+# --- RQ: a real Redis and a real worker process -------------------------------------------------
+
+REDIS_TEST_DB = 15  # the tests flush this database; never db 0
+
+
+def _redis_url():
+    """REDIS_URL (forced onto db 15), else the local default if it answers, else None."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        if not _port_open("127.0.0.1", 6379):
+            return None
+        url = "redis://127.0.0.1:6379"
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{REDIS_TEST_DB}", parts.query, ""))
+
+
+class RQWorker:
+    """Enqueue through the app with Redis configured, then run ``flask worker --burst`` as a process."""
+
+    def __init__(self, app, redis_url, connection):
+        self.app, self.redis_url, self.connection = app, redis_url, connection
+
+    @contextlib.contextmanager
+    def configured(self):
+        """The app with REDIS_URL set (the test app normally runs jobs inline)."""
+        old = self.app.config["REDIS_URL"]
+        self.app.config["REDIS_URL"] = self.redis_url
+        try:
+            yield self.app
+        finally:
+            self.app.config["REDIS_URL"] = old
+
+    def enqueue(self, func_path, *args, **kwargs):
+        """Put a job on the test queue via ``insurer_dms.queue.enqueue``; returns the RQ job."""
+        from insurer_dms.queue import enqueue
+
+        with self.configured(), self.app.app_context():
+            return enqueue(func_path, *args, **kwargs)
+
+    def environment(self):
+        env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "S3_BUCKET", "S3_ENDPOINT_URL")}
+        env.update(
+            DATABASE_URL=DATABASE_URL,
+            REDIS_URL=self.redis_url,
+            RQ_QUEUE=self.app.config["RQ_QUEUE"],
+            OBJECTS_DIR=self.app.config["OBJECTS_DIR"],
+            SECRET_KEY=self.app.config["SECRET_KEY"],
+            PASSWORD_HASH_METHOD=self.app.config["PASSWORD_HASH_METHOD"],
+        )
+        return env
+
+    def run(self, timeout=120):
+        """Run a real worker process until the queue is empty; fail the test if it fails."""
+        close_all_sessions()  # SQLite: release our locks so the worker can write
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
+            cwd=PROJECT_ROOT,
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 0, f"worker failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        return result
+
+
+@pytest.fixture
+def rq_worker(app):
+    """A flushed Redis test database and a way to run real RQ worker processes against it."""
+    url = _redis_url()
+    if url is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Redis: set REDIS_URL or start redis-server on 127.0.0.1:6379")
+        pytest.skip("no Redis answers (set REDIS_URL or start redis-server on 127.0.0.1:6379)")
+    from redis import Redis
+
+    connection = Redis.from_url(url)
+    connection.flushdb()
+    yield RQWorker(app, url, connection)
+    connection.flushdb()
+    connection.close()

@@ -74,4 +74,6 @@ def protect_session_requests():
     """CSRF applies to requests authenticated by the session cookie, not to bearer-token calls."""
     if request.method in ("GET", "HEAD", "OPTIONS") or bearer_request():
         return
+    if request.path.startswith("/api/") and not current_user.is_authenticated:
+        return  # no session to forge with; the view answers 401
     csrf.protect()

@@ -54,9 +54,8 @@ class Tokens(MethodView):
     def post(self, data):
         """Issue a new API token for myself; the token is in this answer only."""
         row, token = service.create_token(current_user, data.get("name"))
-        result = TokenSchema().dump(row)
-        result["token"] = token
-        return result
+        # The response schema dumps it: hand it the row's values, not an already-dumped dict.
+        return {**{name: getattr(row, name) for name in TokenSchema().fields}, "token": token}
 
 
 @blp.route("/tokens/<int:token_id>")

@@ -1,3 +1,78 @@
-from flask import Blueprint
+"""Catalogue pages: list, detail with withdrawal and history, file import (operations staff only)."""
+import marshmallow as ma
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import activity
+from ..auth.access import OPS, require
+from ..errors import DomainError, ImportFailed
+from ..imports import read_upload
+from ..paging import paginate
+from . import service
+from .schemas import CatalogueListArgs, CatalogueWithdrawSchema
 
 bp = Blueprint("catalogue", __name__, template_folder="templates")
+
+
+def _list_args():
+    """Filters from the query string; bad values are reported and ignored."""
+    raw = {k: v for k, v in request.args.items() if v != ""}
+    try:
+        return CatalogueListArgs().load(raw, unknown=ma.EXCLUDE)
+    except ma.ValidationError as err:
+        flash(_("Some filters were ignored: %(fields)s", fields=", ".join(sorted(err.messages))), "error")
+        valid = {k: v for k, v in raw.items() if k not in err.messages}
+        return CatalogueListArgs().load(valid, unknown=ma.EXCLUDE)
+
+
+@bp.route("/catalogue")
+@require(OPS)
+def list_entries():
+    args = _list_args()
+    page, page_size = args.pop("page"), args.pop("page_size")
+    result = paginate(service.entries_query(**args), page, page_size)
+    return render_template("catalogue/list.html", result=result, args=args, manufacturers=service.manufacturers())
+
+
+@bp.route("/catalogue/<int:entry_id>")
+@require(OPS)
+def entry_detail(entry_id):
+    entry = service.get_entry(entry_id)
+    return render_template(
+        "catalogue/detail.html",
+        entry=entry,
+        history=activity.history(service.ENTITY, entry.id),
+        references=service.reference_count(entry.id),
+    )
+
+
+@bp.route("/catalogue/<int:entry_id>/withdraw", methods=["POST"])
+@require(OPS)
+def withdraw(entry_id):
+    try:
+        data = CatalogueWithdrawSchema().load({"withdrawn_on": request.form.get("withdrawn_on") or None}, unknown=ma.EXCLUDE)
+        service.withdraw_entry(entry_id, data["withdrawn_on"])
+    except ma.ValidationError:
+        flash(_("Enter the withdrawal date."), "error")
+    except DomainError as err:
+        flash(err.message, "error")
+    else:
+        flash(_("The entry is withdrawn."), "success")
+    return redirect(url_for("catalogue.entry_detail", entry_id=entry_id))
+
+
+@bp.route("/catalogue/import", methods=["GET", "POST"])
+@require(OPS)
+def import_page():
+    result, rows, status = None, None, 200
+    if request.method == "POST":
+        try:
+            data, filename = read_upload(request.files.get("file"))
+            result = service.import_entries(data, filename)
+        except ImportFailed as err:
+            rows, status = err.rows, 422
+            flash(err.message, "error")
+        except DomainError as err:
+            status = err.status
+            flash("; ".join([err.message, *[m for msgs in err.errors.values() for m in msgs]]), "error")
+    return render_template("catalogue/import.html", result=result, rows=rows), status

@@ -1,0 +1,1 @@
+"""Fleet: transport operators, their trucks (heavy or not) and the insurer's policies on them; device eligibility."""

@@ -1,0 +1,149 @@
+"""Test data factories. Catalogue and inventory parts: entries, purchase orders, devices, receipt files."""
+import datetime as dt
+import io
+from decimal import Decimal
+
+from insurer_dms.extensions import db
+
+def forget_user():
+    """Drop the anonymous user Flask-Login cached while a service ran in the test's context.
+
+    pytest-flask keeps one app context for the whole test and test-client requests reuse it, so a
+    cached anonymous ``g._login_user`` would make the next bearer-token request look anonymous (401).
+    """
+    from flask import g
+
+    g.pop("_login_user", None)
+
+
+# ---- catalogue ---------------------------------------------------------------------------------------
+
+
+def make_entry(**overrides):
+    """A catalogue entry stored directly with the model (valid 2021-03-01..2022-12-31, bid 2380.00)."""
+    from insurer_dms.catalogue.models import CatalogueEntry
+
+    values = {
+        "tender_batch": "GD-2021-01",
+        "lot": "1",
+        "manufacturer": "Streamax",
+        "model_code": f"C6D-AI-{db.session.query(CatalogueEntry).count() + 1}",
+        "device_type": "all_in_one",
+        "adas": True,
+        "dsm": True,
+        "bsd": False,
+        "video_channels": 4,
+        "jtt808": True,
+        "jtt1078": True,
+        "gd_active_safety": True,
+        "bid_unit_price": Decimal("2380.00"),
+        "valid_from": dt.date(2021, 3, 1),
+        "valid_to": dt.date(2022, 12, 31),
+    }
+    values.update(overrides)
+    entry = CatalogueEntry(**values)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+# ---- inventory ---------------------------------------------------------------------------------------
+
+
+def luhn_digit(body):
+    """The Luhn check digit to append to ``body``."""
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def imei(n):
+    """A valid 15-digit IMEI, distinct for each ``n``."""
+    body = f"86{n:012d}"
+    return body + luhn_digit(body)
+
+
+def bad_imei(n):
+    """A 15-digit IMEI whose check digit is wrong."""
+    good = imei(n)
+    return good[:-1] + str((int(good[-1]) + 1) % 10)
+
+
+def device_item(n, prefix="SN"):
+    return {"serial": f"{prefix}{n:06d}", "terminal_id": f"T{n:07d}", "imei": imei(n)}
+
+
+def po_payload(entry_ids, number="PO-2021-001", order_date="2021-04-01", quantity=10, unit_price="2200.00", **overrides):
+    data = {
+        "number": number,
+        "supplier": "Guangzhou Safe-Drive Trading Co.",
+        "order_date": order_date,
+        "lines": [{"catalogue_entry_id": i, "quantity": quantity, "unit_price": unit_price} for i in entry_ids],
+    }
+    data.update(overrides)
+    return data
+
+
+def make_po(entries=None, quantity=10, number="PO-2021-001", order_date=dt.date(2021, 4, 1), unit_price=Decimal("2200.00")):
+    """A purchase order created through the service (one line per entry)."""
+    from insurer_dms.inventory import service
+
+    entries = entries or [make_entry()]
+    po = service.create_purchase_order(
+        {
+            "number": number,
+            "supplier": "Guangzhou Safe-Drive Trading Co.",
+            "order_date": order_date,
+            "note": None,
+            "lines": [{"catalogue_entry_id": e.id, "quantity": quantity, "unit_price": unit_price} for e in entries],
+        }
+    )
+    forget_user()
+    return po
+
+
+def make_devices(po, count, line_no=1, start=1, status=None):
+    """Receive ``count`` devices on a line through the service; optionally force a starting state (test setup)."""
+    from insurer_dms.inventory import service
+    from insurer_dms.inventory.models import Device
+
+    line = next(line for line in po.lines if line.line_no == line_no)
+    result = service.receive_devices(po, line.id, [device_item(n) for n in range(start, start + count)])
+    forget_user()
+    devices = [db.session.get(Device, i) for i in result["device_ids"]]
+    if status:
+        for d in devices:
+            d.status = status
+        db.session.commit()
+    return devices
+
+
+def receipt_csv(rows, headers=("line_no", "serial", "terminal_id", "imei")):
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def receipt_xlsx(rows, headers=("line_no", "serial", "terminal_id", "imei")):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(list(headers))
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def upload(client, url, data, filename):
+    return client.post(url, data={"file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
