@@ -85,7 +85,9 @@ def create_app(overrides=None):
     def _layout():
         from flask_babel import get_locale
 
-        return {"nav_links": nav_links, "get_locale": get_locale}
+        from .labels import label
+
+        return {"nav_links": nav_links, "get_locale": get_locale, "label": label}
 
     from .cli import register_cli
 

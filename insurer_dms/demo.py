@@ -9,7 +9,9 @@ import io
 import random
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+
+from .extensions import db
 
 DEMO_PASSWORD = "demo-password"
 OPS_EMAIL = "ops@demo.insurer.cn"
@@ -19,8 +21,8 @@ CONTRACTORS = (
     ("tech@beta.demo.cn", "潮安通达智能设备安装有限公司"),
     ("tech@gamma.demo.cn", "饶平顺安电子工程有限公司"),
 )
-# GB/T 2260 codes; Fengxi is a functional district managed under Xiangqiao's code.
-COUNTIES = (("445102", "湘桥区", 0.30), ("445102", "枫溪区", 0.10), ("445103", "潮安区", 0.35), ("445122", "饶平县", 0.25))
+# GB/T 2260 codes of the four districts (Fengxi is managed under Xiangqiao's 445102), with their share of trucks.
+COUNTY_WEIGHTS = (("445102", 0.40), ("445103", 0.35), ("445122", 0.25))
 
 CATALOGUE = (
     # batch, lot, manufacturer, model, type, adas, dsm, bsd, channels, 808, 1078, gd, price, from, to, withdrawn
@@ -34,20 +36,106 @@ CATALOGUE = (
     ("GD-2023-02", "2", "江苏本能科技有限公司", "BN-AS8", "split", 1, 1, 1, 8, 1, 1, 1, "5120.00", "2023-03-01", "2027-02-28", ""),
 )
 
-SURNAMES = "陈林黄李张吴郑蔡许王刘杨谢洪丁詹余翁庄柯"
-TRADE_WORDS = ("顺达", "通运", "恒发", "鸿运", "联运", "兴隆", "永盛", "汇通", "安达", "金凤", "韩江", "凤凰", "华侨", "瓷都", "粤东")
-PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+CATALOGUE_HEADERS = (
+    "tender_batch", "lot", "manufacturer", "model_code", "device_type", "adas", "dsm", "bsd", "video_channels",
+    "jtt808", "jtt1078", "gd_active_safety", "bid_unit_price", "valid_from", "valid_to", "withdrawn_on",
+)
+# (purchase order, supplier, order date, [(model_code, quantity, unit price, received)])
+PURCHASES = (
+    ("PO-2024-001", "深圳市锐明技术股份有限公司", dt.date(2024, 3, 5), [("M1N-ADAS-4", 300, "3180.00", 300), ("M1N-ADAS-6B", 200, "4290.00", 200)]),
+    ("PO-2025-007", "广州通达汽车电气股份有限公司", dt.date(2025, 6, 18), [("TD-AS6", 250, "4600.00", 250)]),
+    ("PO-2026-003", "杭州海康汽车软件有限公司", dt.date(2026, 9, 1), [("AE-MD5020", 400, "3300.00", 260)]),
+)
 
 
-def _operator_name(rng, county_name, i):
-    return f"潮州市{county_name[:2]}{rng.choice(TRADE_WORDS)}{rng.choice(('物流', '运输', '货运'))}有限公司{i:03d}" if rng.random() < 0.7 \
-        else f"{rng.choice(SURNAMES)}{rng.choice('志伟建国明华德文海强')}{rng.choice('强锋平辉军兴')}（个体运输户{i:03d}）"
+def _catalogue_csv():
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CATALOGUE_HEADERS)
+    writer.writerows(CATALOGUE)
+    return out.getvalue().encode("utf-8")
 
 
-def _plate(rng, used):
-    while True:
-        body = "".join(rng.choice("0123456789" if k else "0123456789" + PLATE_LETTERS) for k in range(5))
-        plate = "粤U" + body
-        if plate not in used:
-            used.add(plate)
-            return plate
+def _fleet_rows(trucks, rng, today):
+    """Policy-export rows: each truck has this year's commercial and compulsory cover, most with last year's too."""
+    from .fleet.samples import ExportBuilder
+
+    builder = ExportBuilder(seed=rng.randrange(1 << 30))
+    counties = [c for c, _ in COUNTY_WEIGHTS]
+    weights = [w for _, w in COUNTY_WEIGHTS]
+    rows, made = [], 0
+    while made < trucks:
+        operator = builder.operator(rng.choices(counties, weights)[0])
+        for _ in range(rng.choice((1, 1, 1, 2, 2, 3, 5))):
+            if made == trucks:
+                break
+            truck = builder.truck(operator)
+            made += 1
+            start = today - dt.timedelta(days=rng.randrange(15, 360))  # renewed within the last year
+            lapsed = rng.random() < 0.04  # a few trucks whose cover was not renewed
+            years = [start.replace(year=start.year - 1)] + ([] if lapsed else [start])
+            if rng.random() < 0.8:
+                years.insert(0, start.replace(year=start.year - 2))
+            for year_start in years:
+                for kind in ("商业险", "交强险"):
+                    rows.append(builder.policy(truck, kind, year_start))
+    return rows
+
+
+def _serial(prefix, n):
+    return f"{prefix}{n:07d}"
+
+
+def _purchases(rng):
+    """Place the demo purchase orders and receive their devices through the inventory rules."""
+    from .catalogue.models import CatalogueEntry
+    from .inventory import service as inventory
+    from .luhn import check_digit
+
+    entries = {e.model_code: e for e in db.session.scalars(select(CatalogueEntry))}
+    made = 0
+    for number, supplier, order_date, lines in PURCHASES:
+        po = inventory.create_purchase_order({
+            "number": number, "supplier": supplier, "order_date": order_date, "note": "demo",
+            "lines": [{"catalogue_entry_id": entries[m].id, "quantity": q, "unit_price": Decimal(p)} for m, q, p, _ in lines],
+        })
+        for line, (model, _, _, received) in zip(po.lines, lines):
+            devices = []
+            for _ in range(received):
+                made += 1
+                imei = f"86{rng.randrange(10**11, 10**12):012d}"[:14]
+                devices.append({"serial": _serial(model.split("-")[0], made), "terminal_id": f"T{made:010d}",
+                                "imei": imei + check_digit(imei)})
+            inventory.receive_devices(po, line.id, devices, received_on=order_date + dt.timedelta(days=20))
+    return made
+
+
+def load_demo(trucks=2000, seed=2021):
+    """Load the demo; yields lines to print. Does nothing but print the logins when already loaded."""
+    from .auth.models import User
+    from .auth.service import create_user
+    from .catalogue.service import import_entries
+    from .fleet.service import import_policy_export
+    from .fleet.samples import to_csv
+
+    if db.session.scalar(select(User).where(User.email == OPS_EMAIL)) is None:
+        rng = random.Random(seed)
+        create_user(OPS_EMAIL, "ops", DEMO_PASSWORD)
+        create_user(REVIEWER_EMAIL, "reviewer", DEMO_PASSWORD)
+        for email, company in CONTRACTORS:
+            create_user(email, "contractor", DEMO_PASSWORD, company)
+        import_entries(_catalogue_csv(), "demo-catalogue.csv")
+        devices = _purchases(rng)
+        rows = _fleet_rows(trucks, rng, dt.date.today())
+        result = import_policy_export(to_csv(rows), "demo-policy-export.csv")
+        yield f"demo data loaded: {len(CATALOGUE)} catalogue entries, {devices} devices, {trucks} trucks, {len(rows)} policies"
+        yield f"policy import: {result}"
+    else:
+        from .fleet.models import Truck
+
+        yield f"demo data already loaded ({db.session.scalar(select(func.count()).select_from(Truck))} trucks); nothing changed"
+    yield f"logins (password {DEMO_PASSWORD!r}):"
+    yield f"  ops        {OPS_EMAIL}"
+    for email, company in CONTRACTORS:
+        yield f"  contractor {email}  ({company})"
+    yield f"  reviewer   {REVIEWER_EMAIL}"

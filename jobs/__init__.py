@@ -1,7 +1,8 @@
 """RQ entry points: thin functions that take ids and call services inside an app context.
 
-Each job is wrapped by ``job``: in a worker process it builds the app once per process and runs in
-its context; inline (no Redis) it runs in the caller's context.
+Each job is wrapped by ``job``: on an RQ worker it runs in the worker's app context (built once per
+process when there is none) as actor "job:<module>.<function>"; inline (no Redis) it runs in the
+caller's context as the caller.
 """
 import contextlib
 import os

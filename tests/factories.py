@@ -4,6 +4,7 @@ import io
 from decimal import Decimal
 
 from insurer_dms.extensions import db
+from insurer_dms.luhn import check_digit
 
 def forget_user():
     """Drop the anonymous user Flask-Login cached while a service ran in the test's context.
@@ -50,21 +51,10 @@ def make_entry(**overrides):
 # ---- inventory ---------------------------------------------------------------------------------------
 
 
-def luhn_digit(body):
-    """The Luhn check digit to append to ``body``."""
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return str((10 - total % 10) % 10)
-
-
 def imei(n):
     """A valid 15-digit IMEI, distinct for each ``n``."""
     body = f"86{n:012d}"
-    return body + luhn_digit(body)
+    return body + check_digit(body)
 
 
 def bad_imei(n):

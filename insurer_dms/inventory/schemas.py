@@ -5,6 +5,7 @@ from decimal import Decimal
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
+from .. import luhn
 from ..paging import PageArgs
 from .models import DEVICE_STATES
 
@@ -12,19 +13,6 @@ SERIAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,59}$")
 # JT/T 808-2019 terminal ID: up to 30 bytes of upper-case letters and digits, defined by the maker.
 TERMINAL_ID_RE = re.compile(r"^[A-Z0-9]{1,30}$")
 MAX_MONEY = Decimal("9999999999.99")
-
-
-def luhn_ok(digits):
-    """True when the last digit is the Luhn check digit of the others (IMEI, ICCID)."""
-    if not digits.isdigit():
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def _two_places(value):
@@ -65,7 +53,7 @@ def _check_terminal_id(value):
 def _check_imei(value):
     if not re.fullmatch(r"\d{15}", value):
         raise ma.ValidationError("An IMEI is exactly 15 digits.")
-    if not luhn_ok(value):
+    if not luhn.is_valid(value):
         raise ma.ValidationError("The IMEI check digit (Luhn) is wrong.")
 
 

@@ -1,25 +1,34 @@
-"""Figures for the operations home."""
+"""Figures for the operations home: a handful of grouped counts, whatever the size of the fleet."""
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from ..catalogue.models import CatalogueEntry
+from ..extensions import db
+from ..fleet.models import Policy, Truck
+from ..inventory.models import Device
 
 
-def home_figures():
-    """Counts shown on the operations home; each domain adds its own."""
-    from sqlalchemy import func, select
-
-    from ..extensions import db
-
-    figures = {}
-    for label, model_path in (
-        ("catalogue_entries", "insurer_dms.catalogue.models.CatalogueEntry"),
-        ("devices", "insurer_dms.inventory.models.Device"),
-        ("trucks", "insurer_dms.fleet.models.Truck"),
-        ("policies", "insurer_dms.fleet.models.Policy"),
-    ):
-        module, _, name = model_path.rpartition(".")
-        import importlib
-
-        try:
-            model = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-        figures[label] = db.session.scalar(select(func.count()).select_from(model))
-    return figures
+def home_figures(today=None):
+    """Counts for the home tiles; each is one aggregate query."""
+    today = today or dt.date.today()
+    usable = (
+        (CatalogueEntry.valid_from <= today)
+        & ((CatalogueEntry.valid_to.is_(None)) | (CatalogueEntry.valid_to >= today))
+        & ((CatalogueEntry.withdrawn_on.is_(None)) | (CatalogueEntry.withdrawn_on > today))
+    )
+    devices = dict(db.session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
+    in_force = select(Policy.truck_id).where(Policy.start_date <= today, Policy.end_date >= today)
+    return {
+        "catalogue_usable": db.session.scalar(select(func.count()).select_from(CatalogueEntry).where(usable)),
+        "devices_by_status": devices,
+        "devices_total": sum(devices.values()),
+        "trucks": db.session.scalar(select(func.count()).select_from(Truck)),
+        "heavy_trucks": db.session.scalar(select(func.count()).select_from(Truck).where(Truck.is_heavy)),
+        "heavy_insured_today": db.session.scalar(
+            select(func.count()).select_from(Truck).where(Truck.is_heavy, Truck.id.in_(in_force))
+        ),
+        "policies_in_force": db.session.scalar(
+            select(func.count()).select_from(Policy).where(Policy.start_date <= today, Policy.end_date >= today)
+        ),
+    }

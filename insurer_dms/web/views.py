@@ -18,8 +18,11 @@ def index():
 @bp.route("/home")
 @require(*ANY_ROLE)
 def home():
-    figures = service.home_figures() if current_user.role.value == OPS else None
-    return render_template("home.html", figures=figures)
+    if current_user.role.value != OPS:
+        return render_template("home.html", figures=None)
+    from ..inventory.views import state_labels
+
+    return render_template("home.html", figures=service.home_figures(), state_labels=state_labels())
 
 
 @bp.route("/healthz")

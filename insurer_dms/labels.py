@@ -1,0 +1,79 @@
+"""Translated labels for domain values that pages would otherwise print raw.
+
+Templates call ``label(kind, value)`` (a Jinja global from the app's ``_layout`` context processor):
+``{{ label('role', current_user.role.value) }}``. An unknown value is shown as it is.
+"""
+from flask_babel import gettext as _
+
+
+def _roles():
+    return {"ops": _("Operations"), "contractor": _("Contractor"), "reviewer": _("Reviewer")}
+
+
+def _figures():
+    return {
+        "catalogue_entries": _("Catalogue entries"),
+        "devices": _("Devices"),
+        "trucks": _("Trucks"),
+        "policies": _("Policies"),
+    }
+
+
+def _actions():
+    # Lower case on purpose: they read as verbs in the history tables ("what happened").
+    return {
+        "create": _("created"),
+        "update": _("updated"),
+        "delete": _("deleted"),
+        "withdraw": _("withdrawn"),
+        "import": _("imported"),
+        "receive": _("received"),
+        "revoke": _("revoked"),
+    }
+
+
+def _device_states():
+    return {
+        "in_stock": _("In stock"),
+        "reserved": _("Reserved"),
+        "installed": _("Installed"),
+        "faulty": _("Faulty"),
+        "in_repair": _("In repair"),
+        "retired": _("Retired"),
+    }
+
+
+def _http_statuses():
+    return {
+        "Bad Request": _("Bad Request"),
+        "Unauthorized": _("Unauthorized"),
+        "Forbidden": _("Forbidden"),
+        "Not Found": _("Not Found"),
+        "Method Not Allowed": _("Method Not Allowed"),
+        "Conflict": _("Conflict"),
+        "Request Entity Too Large": _("Request Entity Too Large"),
+        "Unprocessable Entity": _("Unprocessable Entity"),
+        "Too Many Requests": _("Too Many Requests"),
+        "Internal Server Error": _("Internal Server Error"),
+        "Error": _("Error"),
+    }
+
+
+_KINDS = {
+    "role": _roles,
+    "figure": _figures,
+    "action": _actions,
+    "device_state": _device_states,
+    "http_status": _http_statuses,
+}
+
+
+def label(kind, value):
+    """The translated label of ``value`` (a domain value of ``kind``), else ``value`` itself."""
+    if value is None:
+        return ""
+    if kind == "action" and isinstance(value, str) and value.startswith("state:") and "->" in value:
+        frm, _sep, to = value[len("state:"):].partition("->")
+        states = _device_states()
+        return f"{states.get(frm, frm)} → {states.get(to, to)}"
+    return _KINDS[kind]().get(value, value)

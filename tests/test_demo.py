@@ -1,0 +1,40 @@
+"""`flask demo load`: a realistic Chaozhou data set, loaded through the real import rules, once."""
+from sqlalchemy import func, select
+
+from insurer_dms.auth.models import Role, User
+from insurer_dms.catalogue.models import CatalogueEntry
+from insurer_dms.extensions import db
+from insurer_dms.fleet.models import Policy, Truck
+from insurer_dms.inventory.models import Device
+
+
+def _count(model, *where):
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_demo_load_gives_every_role_a_login_and_a_chaozhou_fleet(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "load", "--trucks", "80"])
+    assert result.exit_code == 0, result.output
+    assert "ops@demo.insurer.cn" in result.output and "reviewer@demo.nfra.cn" in result.output
+    with app.app_context():
+        roles = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+        assert roles == {Role.OPS: 1, Role.CONTRACTOR: 3, Role.REVIEWER: 1}
+        assert _count(Truck) == 80
+        assert {c for (c,) in db.session.execute(select(Truck.county_code).distinct())} <= {"445102", "445103", "445122"}
+        heavy = _count(Truck, Truck.is_heavy)
+        assert 0 < heavy < 80  # heavy and non-heavy trucks
+        assert _count(Policy) >= 80 * 2
+        assert _count(CatalogueEntry) == 8
+        assert _count(CatalogueEntry, CatalogueEntry.withdrawn_on.is_not(None)) == 1
+        assert _count(Device) == 1010
+
+
+def test_demo_load_twice_changes_nothing(app):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["demo", "load", "--trucks", "30"])
+    second = runner.invoke(args=["demo", "load", "--trucks", "30"])
+    assert second.exit_code == 0
+    assert "already loaded" in second.output
+    with app.app_context():
+        assert _count(Truck) == 30
