@@ -10,15 +10,6 @@ def _roles():
     return {"ops": _("Operations"), "contractor": _("Contractor"), "reviewer": _("Reviewer")}
 
 
-def _figures():
-    return {
-        "catalogue_entries": _("Catalogue entries"),
-        "devices": _("Devices"),
-        "trucks": _("Trucks"),
-        "policies": _("Policies"),
-    }
-
-
 def _actions():
     # Lower case on purpose: they read as verbs in the history tables ("what happened").
     return {
@@ -61,7 +52,6 @@ def _http_statuses():
 
 _KINDS = {
     "role": _roles,
-    "figure": _figures,
     "action": _actions,
     "device_state": _device_states,
     "http_status": _http_statuses,
