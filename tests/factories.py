@@ -1,4 +1,5 @@
-"""Test data factories. Catalogue and inventory parts: entries, purchase orders, devices, receipt files."""
+"""Test data factories: catalogue entries and files, purchase orders, devices, upload helpers."""
+import csv
 import datetime as dt
 import io
 from decimal import Decimal
@@ -6,18 +7,56 @@ from decimal import Decimal
 from insurer_dms.extensions import db
 from insurer_dms.luhn import check_digit
 
-def forget_user():
-    """Drop the anonymous user Flask-Login cached while a service ran in the test's context.
-
-    pytest-flask keeps one app context for the whole test and test-client requests reuse it, so a
-    cached anonymous ``g._login_user`` would make the next bearer-token request look anonymous (401).
-    """
-    from flask import g
-
-    g.pop("_login_user", None)
-
-
 # ---- catalogue ---------------------------------------------------------------------------------------
+
+HEADERS_EN = [
+    "tender_batch", "lot", "manufacturer", "model_code", "device_type", "adas", "dsm", "bsd", "video_channels",
+    "jtt808", "jtt1078", "gd_active_safety", "bid_unit_price", "valid_from", "valid_to",
+]
+HEADERS_ZH = [
+    "招标批次", "标包", "生产厂家", "设备型号", "设备类型", "ADAS", "DSM", "BSD", "视频通道数",
+    "JT/T 808", "JT/T 1078", "广东主动安全", "中标单价(元)", "有效期起", "有效期止",
+]
+
+
+def entry_payload(**overrides):
+    """A realistic catalogue entry as POSTed to /api/catalogue."""
+    data = {
+        "tender_batch": "GD-2021-01",
+        "lot": "1",
+        "manufacturer": "Streamax",
+        "model_code": "C6D-AI",
+        "device_type": "all_in_one",
+        "adas": True,
+        "dsm": True,
+        "bsd": False,
+        "video_channels": 4,
+        "jtt808": True,
+        "jtt1078": True,
+        "gd_active_safety": True,
+        "bid_unit_price": "2380.00",
+        "valid_from": "2021-03-01",
+        "valid_to": "2022-12-31",
+    }
+    data.update(overrides)
+    return data
+
+
+def catalogue_rows(count, batch="GD-2021-01"):
+    """``count`` valid rows in HEADERS_EN order, each a distinct model."""
+    rows = []
+    for i in range(count):
+        rows.append([
+            batch, str(i % 5 + 1), f"Maker {i % 7}", f"M-{i:04d}", "split" if i % 3 else "all_in_one",
+            "1", "yes", "N", str(2 + i % 6), "是", "✓", "true", f"{1800 + i}.50", "2021-03-01", "2022-12-31",
+        ])
+    return rows
+
+
+def upload_catalogue(client, data, filename, url="/api/catalogue/import"):
+    return upload(client, url, data, filename)
+
+
 
 
 def make_entry(**overrides):
@@ -92,7 +131,6 @@ def make_po(entries=None, quantity=10, number="PO-2021-001", order_date=dt.date(
             "lines": [{"catalogue_entry_id": e.id, "quantity": quantity, "unit_price": unit_price} for e in entries],
         }
     )
-    forget_user()
     return po
 
 
@@ -103,7 +141,6 @@ def make_devices(po, count, line_no=1, start=1, status=None):
 
     line = next(line for line in po.lines if line.line_no == line_no)
     result = service.receive_devices(po, line.id, [device_item(n) for n in range(start, start + count)])
-    forget_user()
     devices = [db.session.get(Device, i) for i in result["device_ids"]]
     if status:
         for d in devices:
@@ -113,16 +150,27 @@ def make_devices(po, count, line_no=1, start=1, status=None):
 
 
 def receipt_csv(rows, headers=("line_no", "serial", "terminal_id", "imei")):
-    import csv
+    return csv_bytes(headers, rows)
 
+
+def receipt_xlsx(rows, headers=("line_no", "serial", "terminal_id", "imei")):
+    return xlsx_bytes(headers, rows)
+
+
+# ---- files -------------------------------------------------------------------------------------------
+
+
+def csv_bytes(headers, rows):
+    """UTF-8 CSV bytes with ``headers`` then ``rows``."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(headers)
+    writer.writerow(list(headers))
     writer.writerows(rows)
     return out.getvalue().encode("utf-8")
 
 
-def receipt_xlsx(rows, headers=("line_no", "serial", "terminal_id", "imei")):
+def xlsx_bytes(headers, rows):
+    """XLSX bytes with ``headers`` then ``rows`` (cells keep their Python types)."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -136,4 +184,5 @@ def receipt_xlsx(rows, headers=("line_no", "serial", "terminal_id", "imei")):
 
 
 def upload(client, url, data, filename):
+    """POST ``data`` as the multipart field ``file``."""
     return client.post(url, data={"file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")

@@ -1,8 +1,7 @@
 """Catalogue pages: list, detail, withdrawal and import, in the test client and in real Chromium."""
 import pytest
 
-from tests.catalogue_factory import HEADERS_EN, HEADERS_ZH, catalogue_rows, csv_bytes, entry_payload, upload
-from tests.factories import forget_user
+from tests.factories import HEADERS_EN, HEADERS_ZH, catalogue_rows, csv_bytes, entry_payload, upload_catalogue
 
 PAGES = ["/catalogue", "/catalogue/{id}", "/catalogue/import"]
 
@@ -11,11 +10,9 @@ PAGES = ["/catalogue", "/catalogue/{id}", "/catalogue/import"]
 def test_pages_are_for_operations_staff_only(ops, anon, contractor, reviewer, url):
     entry = ops.post("/api/catalogue", json=entry_payload()).json
     url = url.format(id=entry["id"])
-    forget_user()
     resp = anon.get(url)
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
     for client, status in ((contractor, 403), (reviewer, 403), (ops, 200)):
-        forget_user()
         assert client.get(url).status_code == status
 
 
@@ -24,9 +21,7 @@ def test_page_posts_are_for_operations_staff_only(ops, contractor, reviewer, url
     entry = ops.post("/api/catalogue", json=entry_payload()).json
     url = url.format(id=entry["id"])
     for client in (contractor, reviewer):
-        forget_user()
         assert client.post(url, data={"withdrawn_on": "2021-01-01"}).status_code == 403
-    forget_user()
     assert ops.get(f"/api/catalogue/{entry['id']}").json["withdrawn_on"] is None
 
 
@@ -47,7 +42,7 @@ def test_list_page_shows_withdrawn_entries_as_such_and_filters(ops):
 def test_import_page_lists_bad_rows(ops):
     rows = catalogue_rows(30)
     rows[4][12] = "free"
-    resp = upload(ops, csv_bytes(HEADERS_ZH, rows), "catalogue.csv", url="/catalogue/import")
+    resp = upload_catalogue(ops, csv_bytes(HEADERS_ZH, rows), "catalogue.csv", url="/catalogue/import")
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert 'id="import-errors"' in html and "中标单价(元)" in html and "<td>6</td>" in html

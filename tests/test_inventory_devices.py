@@ -6,7 +6,7 @@ from insurer_dms.errors import Conflict
 from insurer_dms.extensions import db
 from insurer_dms.inventory import service
 from insurer_dms.inventory.models import Device
-from tests.factories import forget_user, make_devices, make_entry, make_po
+from tests.factories import make_devices, make_entry, make_po
 
 MANUAL_MOVES = [
     (frm, to) for frm, targets in service.TRANSITIONS.items() for to in targets if "installed" not in (frm, to)
@@ -87,7 +87,6 @@ def test_work_orders_may_move_devices_into_and_out_of_installed(ctx, frm, to):
     device = device_in(frm)
     service.move_device(device, to, note="work order WO-1", via_work_order=True)
     db.session.commit()
-    forget_user()
     db.session.expire_all()
     assert db.session.get(Device, device.id).status == to
     assert history("device", device.id)[-1].action == f"state:{frm}->{to}"
