@@ -34,6 +34,32 @@ def _device_states():
     }
 
 
+def _counties():
+    # Names of fleet.identifiers.CHAOZHOU_DIVISIONS, by code.
+    return {
+        "445100": _("Chaozhou (city)"),
+        "445102": _("Xiangqiao (incl. Fengxi)"),
+        "445103": _("Chao'an"),
+        "445122": _("Raoping"),
+    }
+
+
+def _http_messages():
+    """Werkzeug's stock descriptions and the app's own generic error texts (errors.py)."""
+    from werkzeug import exceptions as ex
+
+    return {
+        ex.BadRequest.description: _("The browser (or proxy) sent a request that this server could not understand."),
+        ex.Forbidden.description: _("You don't have the permission to access the requested resource."),
+        ex.NotFound.description: _("The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."),
+        ex.MethodNotAllowed.description: _("The method is not allowed for the requested URL."),
+        ex.RequestEntityTooLarge.description: _("The data value transmitted exceeds the capacity limit."),
+        ex.InternalServerError.description: _("The server encountered an internal error and was unable to complete your request."),
+        "Some fields are invalid.": _("Some fields are invalid."),
+        "Internal error; it has been logged.": _("Internal error; it has been logged."),
+    }
+
+
 def _http_statuses():
     return {
         "Bad Request": _("Bad Request"),
@@ -54,16 +80,18 @@ _KINDS = {
     "role": _roles,
     "action": _actions,
     "device_state": _device_states,
+    "county": _counties,
     "http_status": _http_statuses,
+    "http_message": _http_messages,
 }
 
 
-def label(kind, value):
-    """The translated label of ``value`` (a domain value of ``kind``), else ``value`` itself."""
+def label(kind, value, default=None):
+    """The translated label of ``value`` (a domain value of ``kind``), else ``default``, else ``value`` itself."""
     if value is None:
-        return ""
+        return default or ""
     if kind == "action" and isinstance(value, str) and value.startswith("state:") and "->" in value:
         frm, _sep, to = value[len("state:"):].partition("->")
         states = _device_states()
         return f"{states.get(frm, frm)} → {states.get(to, to)}"
-    return _KINDS[kind]().get(value, value)
+    return _KINDS[kind]().get(value, value if default is None else default)
