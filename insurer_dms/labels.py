@@ -23,7 +23,7 @@ def _actions():
     }
 
 
-def _device_states():
+def device_state_labels():
     return {
         "in_stock": _("In stock"),
         "reserved": _("Reserved"),
@@ -79,7 +79,7 @@ def _http_statuses():
 _KINDS = {
     "role": _roles,
     "action": _actions,
-    "device_state": _device_states,
+    "device_state": device_state_labels,
     "county": _counties,
     "http_status": _http_statuses,
     "http_message": _http_messages,
@@ -92,6 +92,6 @@ def label(kind, value, default=None):
         return default or ""
     if kind == "action" and isinstance(value, str) and value.startswith("state:") and "->" in value:
         frm, _sep, to = value[len("state:"):].partition("->")
-        states = _device_states()
+        states = device_state_labels()
         return f"{states.get(frm, frm)} → {states.get(to, to)}"
     return _KINDS[kind]().get(value, value if default is None else default)

@@ -5,32 +5,18 @@ from flask_babel import gettext as _
 
 from .. import activity
 from ..auth.access import OPS, require
-from ..errors import DomainError, ImportFailed
-from ..imports import read_upload
-from ..paging import paginate
+from ..errors import DomainError
+from ..web.pages import listing, run_import
 from . import service
 from .schemas import CatalogueListArgs, CatalogueWithdrawSchema
 
 bp = Blueprint("catalogue", __name__, template_folder="templates")
 
 
-def _list_args():
-    """Filters from the query string; bad values are reported and ignored."""
-    raw = {k: v for k, v in request.args.items() if v != ""}
-    try:
-        return CatalogueListArgs().load(raw, unknown=ma.EXCLUDE)
-    except ma.ValidationError as err:
-        flash(_("Some filters were ignored: %(fields)s", fields=", ".join(sorted(err.messages))), "error")
-        valid = {k: v for k, v in raw.items() if k not in err.messages}
-        return CatalogueListArgs().load(valid, unknown=ma.EXCLUDE)
-
-
 @bp.route("/catalogue")
 @require(OPS)
 def list_entries():
-    args = _list_args()
-    page, page_size = args.pop("page"), args.pop("page_size")
-    result = paginate(service.entries_query(**args), page, page_size)
+    result, args = listing(CatalogueListArgs(), service.entries_query)
     return render_template("catalogue/list.html", result=result, args=args, manufacturers=service.manufacturers())
 
 
@@ -66,13 +52,5 @@ def withdraw(entry_id):
 def import_page():
     result, rows, status = None, None, 200
     if request.method == "POST":
-        try:
-            data, filename = read_upload(request.files.get("file"))
-            result = service.import_entries(data, filename)
-        except ImportFailed as err:
-            rows, status = err.rows, 422
-            flash(err.message, "error")
-        except DomainError as err:
-            status = err.status
-            flash("; ".join([err.message, *[m for msgs in err.errors.values() for m in msgs]]), "error")
+        result, rows, _message, status = run_import(service.import_entries)
     return render_template("catalogue/import.html", result=result, rows=rows), status

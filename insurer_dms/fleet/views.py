@@ -1,35 +1,15 @@
 """Fleet pages: trucks, policies, operators, and the policy-system import (operations staff only)."""
-import marshmallow as ma
-from flask import Blueprint, flash, render_template, request
-from flask_babel import gettext as _
+from flask import Blueprint, render_template, request
 
 from .. import activity
 from ..auth.access import OPS, require
-from ..errors import DomainError, ImportFailed
-from ..imports import read_upload
-from ..paging import paginate
+from ..web.pages import listing, run_import
 from . import service
 from .identifiers import CHAOZHOU_DIVISIONS
 from .models import VEHICLE_TYPES
 from .schemas import OperatorArgs, PolicyArgs, TruckArgs
 
 bp = Blueprint("fleet", __name__, template_folder="templates")
-
-
-def _list_args(schema):
-    """Filters from the query string; bad values are reported and ignored."""
-    raw = {k: v for k, v in request.args.items() if v != ""}
-    try:
-        return schema().load(raw, unknown=ma.EXCLUDE)
-    except ma.ValidationError as err:
-        flash(_("Some filters were ignored: %(fields)s", fields=", ".join(sorted(err.messages))), "error")
-        return schema().load({k: v for k, v in raw.items() if k not in err.messages}, unknown=ma.EXCLUDE)
-
-
-def _listing(schema, query):
-    args = _list_args(schema)
-    page, page_size = args.pop("page"), args.pop("page_size")
-    return paginate(query(**args), page, page_size), args
 
 
 @bp.context_processor
@@ -40,7 +20,7 @@ def _choices():
 @bp.route("/trucks")
 @require(OPS)
 def list_trucks():
-    result, args = _listing(TruckArgs, service.truck_query)
+    result, args = listing(TruckArgs(), service.truck_query)
     return render_template("fleet/trucks.html", result=result, args=args)
 
 
@@ -61,7 +41,7 @@ def truck_detail(truck_id):
 @bp.route("/policies")
 @require(OPS)
 def list_policies():
-    result, args = _listing(PolicyArgs, service.policy_query)
+    result, args = listing(PolicyArgs(), service.policy_query)
     return render_template("fleet/policies.html", result=result, args=args)
 
 
@@ -75,7 +55,7 @@ def policy_detail(policy_id):
 @bp.route("/operators")
 @require(OPS)
 def list_operators():
-    result, args = _listing(OperatorArgs, service.operator_query)
+    result, args = listing(OperatorArgs(), service.operator_query)
     return render_template("fleet/operators.html", result=result, args=args)
 
 
@@ -91,13 +71,5 @@ def operator_detail(operator_id):
 def import_page():
     result, rows, status = None, None, 200
     if request.method == "POST":
-        try:
-            data, filename = read_upload(request.files.get("file"))
-            result = service.import_policy_export(data, filename)
-        except ImportFailed as err:
-            rows, status = err.rows, 422
-            flash(err.message, "error")
-        except DomainError as err:
-            status = err.status
-            flash("; ".join([err.message, *[m for msgs in err.errors.values() for m in msgs]]), "error")
+        result, rows, _message, status = run_import(service.import_policy_export)
     return render_template("fleet/import.html", result=result, rows=rows), status

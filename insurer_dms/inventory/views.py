@@ -4,9 +4,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..auth.access import OPS, require
-from ..errors import Conflict, ImportFailed, Invalid, flatten_errors
-from ..imports import read_upload
-from ..paging import paginate
+from ..errors import Conflict, Invalid, flatten_errors
+from ..labels import device_state_labels as state_labels
+from ..web.pages import listing, pager_args, run_import
 from . import service
 from .models import DEVICE_STATES
 from .schemas import DeviceArgs, PurchaseOrderArgs, PurchaseOrderInSchema
@@ -16,38 +16,11 @@ bp = Blueprint("inventory", __name__, template_folder="templates")
 LINE_ROWS = 5  # fixed line rows on the new-order form
 
 
-def state_labels():
-    return {
-        "in_stock": _("In stock"),
-        "reserved": _("Reserved"),
-        "installed": _("Installed"),
-        "faulty": _("Faulty"),
-        "in_repair": _("In repair"),
-        "retired": _("Retired"),
-    }
-
-
-def _filters(schema):
-    """Load list filters from the query string; a bad filter is dropped with a message, not a 500."""
-    raw = request.args.to_dict()
-    try:
-        return schema.load(raw, unknown=ma.EXCLUDE)
-    except ma.ValidationError as err:
-        flash(_("Some filters were ignored: %(fields)s", fields=", ".join(sorted(err.messages))), "error")
-        return schema.load({k: v for k, v in raw.items() if k not in err.messages}, unknown=ma.EXCLUDE)
-
-
-def _pager_args():
-    return {k: v for k, v in request.args.items() if k != "page"}
-
-
 @bp.route("/purchase-orders")
 @require(OPS)
 def list_purchase_orders():
-    args = _filters(PurchaseOrderArgs())
-    page, page_size = args.pop("page"), args.pop("page_size")
-    result = paginate(service.purchase_orders_query(**args), page, page_size)
-    return render_template("inventory/purchase_orders.html", result=result, args=request.args, pager_args=_pager_args())
+    result, _filters = listing(PurchaseOrderArgs(), service.purchase_orders_query)
+    return render_template("inventory/purchase_orders.html", result=result, args=request.args, pager_args=pager_args())
 
 
 @bp.route("/purchase-orders/new", methods=["GET", "POST"])
@@ -116,30 +89,19 @@ def _form_keys(errors, used_rows):
 def purchase_order_detail(po_id):
     """The order, its lines and receiving; a POST receives devices from an uploaded file."""
     po = service.get_purchase_order(po_id)
-    result, import_errors, message, status = None, None, None, 200
+    result, import_errors, status = None, None, 200
     if request.method == "POST":
-        try:
-            data, filename = read_upload(request.files.get("file"))
-            result = service.receive_from_file(po, data, filename)
-        except ImportFailed as err:
-            import_errors, message, status = err.rows, err.message, 422
-        except (Invalid, Conflict) as err:
-            message, status = err.message + "".join(f" {m}" for msgs in err.errors.values() for m in msgs), err.status
+        result, import_errors, _message, status = run_import(lambda data, filename: service.receive_from_file(po, data, filename))
         po = service.get_purchase_order(po_id)  # received counts after the import
-    return (
-        render_template("inventory/purchase_order_detail.html", po=po, result=result, import_errors=import_errors, message=message),
-        status,
-    )
+    return render_template("inventory/purchase_order_detail.html", po=po, result=result, import_errors=import_errors), status
 
 
 @bp.route("/devices")
 @require(OPS)
 def list_devices():
-    args = _filters(DeviceArgs())
-    page, page_size = args.pop("page"), args.pop("page_size")
-    result = paginate(service.devices_query(**args), page, page_size)
+    result, _filters = listing(DeviceArgs(), service.devices_query)
     return render_template(
-        "inventory/devices.html", result=result, args=request.args, pager_args=_pager_args(), states=DEVICE_STATES, labels=state_labels()
+        "inventory/devices.html", result=result, args=request.args, pager_args=pager_args(), states=DEVICE_STATES, labels=state_labels()
     )
 
 

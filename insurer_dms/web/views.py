@@ -20,9 +20,7 @@ def index():
 def home():
     if current_user.role.value != OPS:
         return render_template("home.html", figures=None)
-    from ..inventory.views import state_labels
-
-    return render_template("home.html", figures=service.home_figures(), state_labels=state_labels())
+    return render_template("home.html", figures=service.home_figures())
 
 
 @bp.route("/healthz")

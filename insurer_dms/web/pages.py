@@ -1,0 +1,48 @@
+"""What every list and import page does the same way: read filters, page a query, run a file import."""
+import marshmallow as ma
+from flask import flash, request
+from flask_babel import gettext as _
+
+from ..errors import DomainError, ImportFailed
+from ..imports import read_upload
+from ..paging import paginate
+
+
+def list_filters(schema):
+    """Filters from the query string; a bad filter is reported and ignored, never a 500."""
+    raw = {k: v for k, v in request.args.items() if v != ""}
+    try:
+        return schema.load(raw, unknown=ma.EXCLUDE)
+    except ma.ValidationError as err:
+        flash(_("Some filters were ignored: %(fields)s", fields=", ".join(sorted(err.messages))), "error")
+        return schema.load({k: v for k, v in raw.items() if k not in err.messages}, unknown=ma.EXCLUDE)
+
+
+def listing(schema, query):
+    """One page of ``query(**filters)`` with the filters read by ``schema``; returns (page, filters)."""
+    args = list_filters(schema)
+    page, page_size = args.pop("page"), args.pop("page_size")
+    return paginate(query(**args), page, page_size), args
+
+
+def pager_args():
+    """The query string without ``page``, for the pager's links."""
+    return {k: v for k, v in request.args.items() if k != "page"}
+
+
+def run_import(importer):
+    """Read the uploaded ``file`` and call ``importer(data, filename)``.
+
+    Returns (result, bad_rows, message, status): the importer's result on success; on failure the rows to fix
+    (for the errors table), a message flashed to the user and the HTTP status to answer with.
+    """
+    try:
+        data, filename = read_upload(request.files.get("file"))
+        return importer(data, filename), None, None, 200
+    except ImportFailed as err:
+        flash(err.message, "error")
+        return None, err.rows, err.message, 422
+    except DomainError as err:
+        message = "; ".join([err.message, *[m for msgs in err.errors.values() for m in msgs]])
+        flash(message, "error")
+        return None, None, message, err.status
