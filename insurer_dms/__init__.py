@@ -9,7 +9,7 @@ from .errors import register_error_handlers
 from .extensions import api, babel, csrf, db, login, migrate
 
 # Domain packages, each with api.py (REST, blueprint ``blp``) and views.py (pages, blueprint ``bp``).
-DOMAINS = ("auth", "catalogue", "inventory", "fleet")
+DOMAINS = ("auth", "catalogue", "inventory", "fleet", "sims", "ledger", "installs")
 
 
 def _locale():

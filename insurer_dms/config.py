@@ -56,4 +56,15 @@ def from_environment():
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE_MAX": 500,
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        # Installation programme
+        "PROGRAMME_DEADLINE": os.environ.get("PROGRAMME_DEADLINE", "2021-06-30"),
+        "DEFAULT_INSTALLATION_FEE": os.environ.get("DEFAULT_INSTALLATION_FEE", "300.00"),  # CNY, when a company has none
+        "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", 10 * 1024 * 1024)),
+        "PHOTO_CONTENT_TYPES": ("image/jpeg", "image/png"),
+        "UPLOAD_URL_SECONDS": int(os.environ.get("UPLOAD_URL_SECONDS", 900)),
+        # The provincial supervision platform the devices report to (数据接入)
+        "PLATFORM_HOST": os.environ.get("PLATFORM_HOST", "gdzdaq.example.gov.cn"),
+        "PLATFORM_PORT": int(os.environ.get("PLATFORM_PORT", 7611)),
+        "PROVINCE_CODE": os.environ.get("PROVINCE_CODE", "440000"),
+        "CITY_CODE": os.environ.get("CITY_CODE", "445100"),
     }

@@ -1,12 +1,13 @@
 import datetime as dt
 import enum
+from decimal import Decimal
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..types import UTCDateTime, utcnow
+from ..types import Money, UTCDateTime, utcnow
 
 
 class Role(str, enum.Enum):
@@ -22,6 +23,8 @@ class ContractorCompany(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # What the insurer pays this company per installation (written to the cost ledger when an order closes).
+    installation_fee: Mapped[Decimal | None] = mapped_column(Money())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,0 +1,1 @@
+"""The cost ledger: every amount the insurer pays, written with its source, never edited."""

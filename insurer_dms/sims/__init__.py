@@ -1,0 +1,1 @@
+"""SIM cards: identity (ICCID, MSISDN, carrier), status and their link to devices over time."""
