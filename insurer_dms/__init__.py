@@ -10,6 +10,8 @@ from .extensions import api, babel, csrf, db, login, migrate
 
 # Domain packages, each with api.py (REST, blueprint ``blp``) and views.py (pages, blueprint ``bp``).
 DOMAINS = ("auth", "catalogue", "inventory", "fleet", "sims", "ledger", "installs")
+# Further REST modules of a domain, each with its own blueprint ``blp``.
+EXTRA_APIS = {"installs": ("access_api", "evidence_api")}
 
 
 def _locale():
@@ -76,6 +78,8 @@ def create_app(overrides=None):
     for name in DOMAINS:
         importlib.import_module(f".{name}.models", __name__)  # every table known to db.metadata
         api.register_blueprint(importlib.import_module(f".{name}.api", __name__).blp)
+        for extra in EXTRA_APIS.get(name, ()):
+            api.register_blueprint(importlib.import_module(f".{name}.{extra}", __name__).blp)
         app.register_blueprint(importlib.import_module(f".{name}.views", __name__).bp)
     from .web import views as web_views
 

@@ -1,0 +1,3 @@
+from flask_smorest import Blueprint
+
+blp = Blueprint("installs_access_api", __name__, url_prefix="/api", description="installs: access")
