@@ -36,6 +36,11 @@ def set_system_actor(label):
     _system_actor["label"] = label
 
 
+def actor_label():
+    """Who is acting now: the logged-in user's email, or the system actor's name."""
+    return _actor()[1]
+
+
 def _actor():
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.id, current_user.email

@@ -48,10 +48,6 @@ def manual_targets(status):
     return [s for s in legal_targets(status) if s != WORK_ORDER_STATE]
 
 
-def _actor_label():
-    return activity._actor()[1]
-
-
 def move_device(device, to, note=None, via_work_order=False):
     """Move ``device`` to state ``to`` in the current transaction (no commit); the one gate for state changes."""
     frm = device.status
@@ -67,7 +63,7 @@ def move_device(device, to, note=None, via_work_order=False):
         )
         raise Conflict(message, {"to": [message]})
     device.status = to
-    db.session.add(DeviceEvent(device=device, from_status=frm, to_status=to, actor=_actor_label(), note=note))
+    db.session.add(DeviceEvent(device=device, from_status=frm, to_status=to, actor=activity.actor_label(), note=note))
     activity.record(f"state:{frm}->{to}", device, before={"status": frm}, after={"status": to}, note=note)
     return device
 
@@ -339,7 +335,7 @@ def _store(po, line, items, received_on, source=None):
     ]
     db.session.add_all(devices)
     db.session.flush()
-    actor = _actor_label()
+    actor = activity.actor_label()
     note = f"Received on purchase order {po.number}, line {line.line_no}" + (f" (file {source})" if source else "") + "."
     for device in devices:
         db.session.add(DeviceEvent(device_id=device.id, from_status=None, to_status="in_stock", actor=actor, note=note))
