@@ -35,6 +35,9 @@ def nav_links():
         ("fleet.list_trucks", _("Trucks")),
         ("fleet.list_policies", _("Policies")),
         ("fleet.import_page", _("Policy import")),
+        ("installs.list_work_orders", _("Work orders")),
+        ("installs.progress_page", _("Progress")),
+        ("installs.online_status_page", _("Online status")),
     ]
     return [(e, label) for e, label in wanted if e in current_app.view_functions]
 

@@ -34,6 +34,21 @@ def device_state_labels():
     }
 
 
+def order_state_labels():
+    return {
+        "open": _("Open"), "assigned": _("Assigned"), "scheduled": _("Scheduled"), "installed": _("Installed"),
+        "connected": _("Connected"), "completed": _("Completed"), "rework": _("Rework"), "cancelled": _("Cancelled"),
+    }
+
+
+def order_kind_labels():
+    return {"install": _("Installation"), "removal": _("Removal"), "swap": _("Swap")}
+
+
+def photo_kind_labels():
+    return {"device_mounted": _("Device mounted"), "driver_camera": _("Driver camera view"), "plate": _("Plate")}
+
+
 def _counties():
     # Names of fleet.identifiers.CHAOZHOU_DIVISIONS, by code.
     return {
@@ -80,6 +95,9 @@ _KINDS = {
     "role": _roles,
     "action": _actions,
     "device_state": device_state_labels,
+    "order_state": order_state_labels,
+    "order_kind": order_kind_labels,
+    "photo_kind": photo_kind_labels,
     "county": _counties,
     "http_status": _http_statuses,
     "http_message": _http_messages,

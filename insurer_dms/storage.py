@@ -92,9 +92,12 @@ class S3Storage:
 def make_storage(config):
     if config.get("S3_BUCKET"):
         import boto3
+        from botocore.config import Config
 
         client = boto3.client(
             "s3",
+            # SigV4 presigned URLs: what current S3 stores require, and what browsers' CORS preflights pass.
+            config=Config(signature_version="s3v4"),
             endpoint_url=config.get("S3_ENDPOINT_URL"),
             region_name=config.get("S3_REGION"),
             aws_access_key_id=config.get("AWS_ACCESS_KEY_ID"),

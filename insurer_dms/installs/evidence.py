@@ -1,18 +1,215 @@
-"""Evidence photos for work orders: presigned uploads, registration, EXIF capture times. (Being built.)
+"""Evidence photos for work orders: presigned uploads, registration, EXIF capture times.
 
 Interface used by installs.service.close_order:
 - ``missing_photos(order) -> list[str]``: the required photo kinds (PHOTO_KINDS) not registered on the order, or
   whose object is no longer in storage.
 - ``flag_other_day_photos(order, install_day) -> list[str]``: marks each photo whose EXIF capture date (Asia/Shanghai)
-  differs from ``install_day``; sets ``order.needs_review`` when any does; returns the flagged kinds.
+  differs from ``install_day``, and photos without a capture time; sets ``order.needs_review`` when any is flagged;
+  returns the flagged kinds. Does not commit (it runs inside the closing transaction).
 """
-from .models import PHOTO_KINDS
+import datetime as dt
+import io
+import uuid
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import activity
+from ..errors import Conflict, Invalid, invalid
+from ..extensions import db
+from ..storage import S3Storage, storage
+from ..types import utcnow
+from .models import PHOTO_KINDS, WorkOrderPhoto
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # install days and photo days are counted in local time
+PHOTO_STATES = ("assigned", "scheduled", "rework")  # orders a technician is working on
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
+# Magic bytes: the stored object must really be an image, whatever Content-Type it was sent with.
+SIGNATURES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+EXIF_IFD = 0x8769
+DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL = 36867, 36881
+NO_TIME_NOTE = "Photos without an EXIF capture time"
+OTHER_DAY_NOTE = "Photos taken on another day than the install"
+
+
+def _order_for(user, order_id, lock=False):
+    from .service import get_order_for  # the WO rules decide who sees which order (404 for other companies)
+
+    return get_order_for(user, order_id, lock=lock)
+
+
+def _check_kind(kind):
+    if kind not in PHOTO_KINDS:
+        raise invalid("kind", f"Unknown photo kind {kind!r}; expected one of {', '.join(PHOTO_KINDS)}.")
+
+
+def _check_state(order):
+    if order.state not in PHOTO_STATES:
+        raise Conflict(f"Work order {order.number} is {order.state}; photos are taken only while it is assigned, scheduled or in rework.")
+
+
+def _max_bytes():
+    return current_app.config["PHOTO_MAX_BYTES"]
+
+
+def presign_upload(user, order_id, kind, content_type, size):
+    """A short-lived URL the phone PUTs one photo to, straight into object storage."""
+    errors = {}
+    if kind not in PHOTO_KINDS:
+        errors["kind"] = [f"Unknown photo kind {kind!r}; expected one of {', '.join(PHOTO_KINDS)}."]
+    allowed = current_app.config["PHOTO_CONTENT_TYPES"]
+    if content_type not in allowed:
+        errors["content_type"] = [f"Photos must be {' or '.join(allowed)}, not {content_type}."]
+    if not isinstance(size, int) or size < 1 or size > _max_bytes():
+        errors["size"] = [f"A photo must be between 1 byte and {_max_bytes()} bytes."]
+    if errors:
+        raise Invalid("The photo cannot be uploaded.", errors)
+    order = _order_for(user, order_id)
+    _check_state(order)
+    key = f"work-orders/{order.id}/{kind}-{uuid.uuid4().hex}.{EXTENSIONS[content_type]}"
+    expires = current_app.config["UPLOAD_URL_SECONDS"]
+    store = storage()
+    if isinstance(store, S3Storage):
+        url = store.presigned_put(key, content_type, expires=expires)
+    else:
+        from .uploads import upload_url
+
+        url = upload_url(key, content_type, _max_bytes())
+    return {"url": url, "method": "PUT", "headers": {"Content-Type": content_type}, "key": key, "expires_in": expires}
+
+
+def sniff_type(data):
+    """The image type the bytes really are (by magic bytes and Pillow), or None."""
+    from PIL import Image, UnidentifiedImageError
+
+    kind = next((t for t, magic in SIGNATURES.items() if data.startswith(magic)), None)
+    if kind is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt = image.format
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    return kind if {"image/jpeg": "JPEG", "image/png": "PNG"}[kind] == fmt else None
+
+
+def exif_captured_at(data):
+    """EXIF DateTimeOriginal as aware UTC (OffsetTimeOriginal when present, else Asia/Shanghai), or None."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            exif = image.getexif()
+            sub = exif.get_ifd(EXIF_IFD)
+    except (OSError, ValueError, SyntaxError):
+        return None
+    raw = sub.get(DATETIME_ORIGINAL)
+    if not isinstance(raw, str):
+        return None
+    try:
+        local = dt.datetime.strptime(raw.strip("\x00 ").strip(), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None  # cameras write "0000:00:00 00:00:00" or blanks when the clock was never set
+    tz = LOCAL_TZ
+    offset = sub.get(OFFSET_TIME_ORIGINAL)
+    if isinstance(offset, str):
+        try:
+            tz = dt.datetime.strptime(offset.strip("\x00 ").strip(), "%z").tzinfo
+        except ValueError:
+            pass  # an unreadable offset: the phone is most likely in local time
+    return local.replace(tzinfo=tz).astimezone(dt.timezone.utc)
+
+
+def _refuse(store, key, field, message):
+    store.delete(key)  # a refused object must not linger as if it were evidence
+    raise invalid(field, message)
+
+
+def register_photo(user, order_id, kind, key):
+    """Record an uploaded photo on its order after checking the stored object; replaces an earlier one of the kind."""
+    _check_kind(kind)
+    order = _order_for(user, order_id, lock=True)
+    _check_state(order)
+    if not isinstance(key, str) or not key.startswith(f"work-orders/{order.id}/{kind}-") or ".." in key:
+        raise invalid("key", "This key was not issued for this order and photo kind; ask for a new upload URL.")
+    store = storage()
+    size = store.size(key)
+    if size is None:
+        raise invalid("key", "No uploaded photo was found under this key; upload it first.")
+    if size == 0 or size > _max_bytes():
+        _refuse(store, key, "size", f"A photo must be between 1 byte and {_max_bytes()} bytes (it was {size}).")
+    data = store.get(key)
+    content_type = sniff_type(data)
+    if content_type is None:
+        _refuse(store, key, "content_type", "The uploaded file is not a JPEG or PNG image.")
+    if not key.endswith("." + EXTENSIONS[content_type]):
+        _refuse(store, key, "content_type", f"The uploaded file is {content_type}, not the type announced for the upload.")
+
+    photo = db.session.scalar(select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order.id, WorkOrderPhoto.kind == kind))
+    old_key = None
+    values = {"object_key": key, "content_type": content_type, "size_bytes": size, "captured_at": exif_captured_at(data),
+              "other_day": False, "uploaded_at": utcnow()}
+    if photo is None:
+        photo = WorkOrderPhoto(work_order_id=order.id, kind=kind, **values)
+        db.session.add(photo)
+        activity.record("create", photo)
+    elif photo.object_key != key:
+        old_key = photo.object_key
+        before, after = activity.changes(photo, values)
+        activity.record("replace", photo, before, after)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("Another upload of this photo was registered at the same moment; try again.")
+    if old_key:
+        store.delete(old_key)  # after the commit: the replaced photo is no longer evidence
+    return photo
+
+
+def photos(user, order_id):
+    """The order's photos (any state: ops check them after closing too)."""
+    order = _order_for(user, order_id)
+    return order, list(order.photos)
+
+
+def download_url(photo):
+    """A short-lived URL to view one photo."""
+    store = storage()
+    expires = current_app.config["UPLOAD_URL_SECONDS"]
+    if isinstance(store, S3Storage):
+        return store.presigned_get(photo.object_key, expires=expires)
+    from .uploads import download_url as local_download_url
+
+    return local_download_url(photo.object_key, photo.content_type)
 
 
 def missing_photos(order):
-    have = {p.kind for p in order.photos}
-    return [k for k in PHOTO_KINDS if k not in have]
+    """Required kinds not registered on ``order``, or whose object has vanished from storage."""
+    store = storage()
+    have = {p.kind: p for p in order.photos}
+    return [k for k in PHOTO_KINDS if k not in have or not store.exists(have[k].object_key)]
 
 
 def flag_other_day_photos(order, install_day):
-    return []
+    """Flag photos taken on another day than ``install_day`` (Asia/Shanghai) or without a capture time."""
+    other, untimed = [], []
+    for photo in order.photos:
+        day = photo.captured_at.astimezone(LOCAL_TZ).date() if photo.captured_at else None
+        photo.other_day = day is not None and day != install_day
+        if photo.other_day:
+            other.append(f"{photo.kind} ({day.isoformat()})")
+        elif day is None:
+            untimed.append(photo.kind)
+    notes = []
+    if other:
+        notes.append(f"{OTHER_DAY_NOTE} ({install_day.isoformat()}): {', '.join(other)}.")
+    if untimed:
+        notes.append(f"{NO_TIME_NOTE}: {', '.join(untimed)}.")
+    if notes:
+        order.needs_review = True
+        kept = [line for line in (order.review_note or "").splitlines() if not line.startswith((OTHER_DAY_NOTE, NO_TIME_NOTE))]
+        order.review_note = "\n".join(kept + notes)
+    return [p.kind for p in order.photos if p.other_day or p.captured_at is None]

@@ -1,3 +1,113 @@
+"""REST API for work-order evidence photos: presigned upload, registration, listing; the local upload target."""
+import marshmallow as ma
+from flask import Response
+from flask.views import MethodView
+from flask_login import current_user
 from flask_smorest import Blueprint
 
-blp = Blueprint("installs_evidence_api", __name__, url_prefix="/api", description="installs: evidence")
+from ..auth.access import CONTRACTOR, OPS, public, require
+from . import evidence, uploads
+from .models import PHOTO_KINDS
+
+blp = Blueprint("installs_evidence_api", __name__, url_prefix="/api", description="installs: evidence photos")
+
+IMAGE_BODY = {"schema": {"type": "string", "format": "binary"}}
+
+
+class PhotoPresignInSchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(PHOTO_KINDS))
+    content_type = ma.fields.String(required=True, metadata={"example": "image/jpeg"})
+    size = ma.fields.Integer(required=True, metadata={"description": "Bytes of the file to upload."})
+
+
+class PhotoPresignSchema(ma.Schema):
+    url = ma.fields.String(metadata={"description": "PUT the file here, with exactly the headers below."})
+    method = ma.fields.String()
+    headers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    key = ma.fields.String(metadata={"description": "Register the photo with this key after the upload."})
+    expires_in = ma.fields.Integer(metadata={"description": "Seconds the URL stays valid."})
+
+
+class PhotoRegisterInSchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(PHOTO_KINDS))
+    key = ma.fields.String(required=True, validate=ma.validate.Length(max=300))
+
+
+class EvidencePhotoSchema(ma.Schema):
+    id = ma.fields.Integer()
+    work_order_id = ma.fields.Integer()
+    kind = ma.fields.String()
+    object_key = ma.fields.String()
+    content_type = ma.fields.String()
+    size_bytes = ma.fields.Integer()
+    captured_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "From EXIF DateTimeOriginal (UTC)."})
+    other_day = ma.fields.Boolean()
+    uploaded_at = ma.fields.AwareDateTime()
+    url = ma.fields.Method("_url", metadata={"description": "Short-lived download URL."})
+
+    def _url(self, photo):
+        return evidence.download_url(photo)
+
+
+class EvidencePhotoListSchema(ma.Schema):
+    work_order_id = ma.fields.Integer()
+    needs_review = ma.fields.Boolean()
+    review_note = ma.fields.String(allow_none=True)
+    missing = ma.fields.List(ma.fields.String(), metadata={"description": "Required kinds not yet uploaded."})
+    items = ma.fields.List(ma.fields.Nested(EvidencePhotoSchema))
+
+
+class UploadReceiptSchema(ma.Schema):
+    key = ma.fields.String()
+    size = ma.fields.Integer()
+
+
+@blp.route("/work-orders/<int:order_id>/photos/presign")
+class PhotoPresign(MethodView):
+    @require(OPS, CONTRACTOR)
+    @blp.arguments(PhotoPresignInSchema)
+    @blp.response(200, PhotoPresignSchema)
+    @blp.alt_response(409, description="The order is not assigned, scheduled or in rework.")
+    def post(self, data, order_id):
+        """Get a short-lived URL to PUT one photo (JPEG/PNG, size-limited) straight to object storage."""
+        return evidence.presign_upload(current_user, order_id, data["kind"], data["content_type"], data["size"])
+
+
+@blp.route("/work-orders/<int:order_id>/photos")
+class Photos(MethodView):
+    @require(OPS, CONTRACTOR)
+    @blp.response(200, EvidencePhotoListSchema)
+    def get(self, order_id):
+        """The order's evidence photos, each with a short-lived download URL."""
+        order, items = evidence.photos(current_user, order_id)
+        return {"work_order_id": order.id, "needs_review": order.needs_review, "review_note": order.review_note,
+                "missing": evidence.missing_photos(order), "items": items}
+
+    @require(OPS, CONTRACTOR)
+    @blp.arguments(PhotoRegisterInSchema)
+    @blp.response(201, EvidencePhotoSchema)
+    @blp.alt_response(409, description="The order is not assigned, scheduled or in rework.")
+    def post(self, data, order_id):
+        """Register an uploaded photo: the object must exist, be a real JPEG/PNG within the size limit."""
+        return evidence.register_photo(current_user, order_id, data["kind"], data["key"])
+
+
+@blp.route("/uploads/<token>")
+class ObjectTransfer(MethodView):
+    @public
+    @blp.doc(security=[], responses={"200": {"description": "The photo.", "content": {"image/jpeg": IMAGE_BODY, "image/png": IMAGE_BODY}}})
+    def get(self, token):
+        """Download a photo through a signed link (local storage; the token is the credential)."""
+        data, content_type = uploads.send(token)
+        return Response(data, mimetype=content_type, headers={"Cache-Control": "private, max-age=60"})
+
+    @public
+    @blp.doc(security=[], requestBody={"required": True, "content": {"image/jpeg": IMAGE_BODY, "image/png": IMAGE_BODY}})
+    @blp.response(200, UploadReceiptSchema)
+    @blp.alt_response(403, description="The token is invalid or expired.")
+    @blp.alt_response(413, description="Larger than the token allows.")
+    @blp.alt_response(415, description="Not the Content-Type the token was issued for.")
+    def put(self, token):
+        """Upload target of a presigned URL when no S3 is configured (local storage; the token is the credential)."""
+        key, size = uploads.receive(token)
+        return {"key": key, "size": size}
