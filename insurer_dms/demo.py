@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from .extensions import db
+from .luhn import check_digit
 
 DEMO_PASSWORD = "demo-password"
 OPS_EMAIL = "ops@demo.insurer.cn"
@@ -110,6 +111,66 @@ def _purchases(rng):
     return made
 
 
+COMPANY_FEES = ("280.00", "300.00", "320.00")
+
+
+def _iccid(n):
+    body = f"8986000{n:012d}"  # China Mobile issuer prefix 898600
+    return body + check_digit(body)
+
+
+def _installs(rng, today):
+    """Work orders across the programme: opened per county, assigned, scheduled, closed with evidence, connected.
+
+    Everything goes through the same services as the pages: eligibility, photo checks, the close transaction,
+    the installation fee in the ledger, and the platform's online-status export processed by its job.
+    """
+    from .auth.models import ContractorCompany, User
+    from .installs import access, evidence, service as installs
+    from .installs.models import PHOTO_KINDS, WorkOrder
+    from .installs.samples import LOCAL_TZ, photo_jpeg
+    from .inventory.models import Device
+    from .storage import storage
+
+    ops = db.session.scalar(select(User).where(User.email == OPS_EMAIL))
+    companies = db.session.scalars(select(ContractorCompany).order_by(ContractorCompany.id)).all()
+    for company, fee in zip(companies, COMPANY_FEES):
+        installs.update_company(company.id, {"installation_fee": Decimal(fee)})
+    order_ids = []
+    for county, _share in COUNTY_WEIGHTS:
+        order_ids += installs.bulk_create(county, on=today)["created"]
+    rng.shuffle(order_ids)
+    stock = db.session.scalars(
+        select(Device.serial).where(Device.status == "in_stock").order_by(Device.id)
+    ).all()
+    closed = []
+    for i, order_id in enumerate(order_ids[: int(len(order_ids) * 0.8)]):  # a fifth still waits for a contractor
+        installs.assign(order_id, companies[i % len(companies)].id)
+        if rng.random() < 0.2:
+            continue  # assigned, no appointment yet
+        installed_at = dt.datetime.combine(today - dt.timedelta(days=rng.randrange(1, 75)), dt.time(9 + rng.randrange(8)), LOCAL_TZ)
+        installs.schedule(ops, order_id, installed_at - dt.timedelta(hours=1), address="驾驶员约定地点")
+        if rng.random() < 0.3 or not stock:
+            continue  # appointment made, not installed yet
+        for kind in PHOTO_KINDS:
+            key = f"work-orders/{order_id}/{kind}-demo.jpg"
+            storage().put(key, photo_jpeg(installed_at), "image/jpeg")
+            evidence.register_photo(ops, order_id, kind, key)
+        n = len(closed) + 1
+        installs.close_order(ops, order_id, {"device_serial": stock.pop(), "iccid": _iccid(n), "msisdn": f"1440{n:09d}",
+                                             "installed_at": installed_at})
+        closed.append(order_id)
+    # The platform's export: most installed devices have reported in.
+    seen = [db.session.get(WorkOrder, order_id) for order_id in closed if rng.random() < 0.75]
+    lines = ["终端手机号,车牌号码,最后在线时间"]
+    for order in seen:
+        last = dt.datetime.combine(today, dt.time(8), LOCAL_TZ) - dt.timedelta(hours=rng.randrange(0, 12))  # after every install
+        lines.append(f"{order.sim.msisdn},{order.truck.plate},{last:%Y-%m-%d %H:%M:%S}")
+    lines.append("1440999999999,粤U99999,2026-11-20 10:00:00")  # a terminal we do not know: reported as unmatched
+    access.start_online_status_import("\n".join(lines).encode("utf-8"), "platform-online-status-demo.csv")
+    return len(order_ids), len(closed), len(seen)
+
+
 def load_demo(trucks=2000, seed=2021):
     """Load the demo; yields lines to print. Does nothing but print the logins when already loaded."""
     from .auth.models import User
@@ -128,8 +189,10 @@ def load_demo(trucks=2000, seed=2021):
         devices = _purchases(rng)
         rows = _fleet_rows(trucks, rng, dt.date.today())
         result = import_policy_export(to_csv(rows), "demo-policy-export.csv")
+        orders, installed, online = _installs(rng, dt.date.today())
         yield f"demo data loaded: {len(CATALOGUE)} catalogue entries, {devices} devices, {trucks} trucks, {len(rows)} policies"
         yield f"policy import: {result}"
+        yield f"work orders: {orders} opened, {installed} closed with evidence, {online} seen online by the platform"
     else:
         from .fleet.models import Truck
 

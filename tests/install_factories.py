@@ -4,7 +4,6 @@ Shared by the work-order, evidence and data-access tests. Others may append help
 Every helper needs an app context (the ``ctx`` fixture) and commits what it creates.
 """
 import datetime as dt
-import io
 import itertools
 import random
 import uuid
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from insurer_dms.extensions import db
+from insurer_dms.installs.samples import photo_jpeg  # noqa: F401  (re-exported for the tests)
 from insurer_dms.luhn import check_digit
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -163,23 +163,6 @@ def msisdn(n=None):
 
 
 # ---- evidence photos -----------------------------------------------------------------------------------
-
-
-def photo_jpeg(taken_at, size=(64, 48), colour=(40, 90, 160)):
-    """Small JPEG bytes whose EXIF DateTimeOriginal is ``taken_at`` (shown in Asia/Shanghai if aware)."""
-    from PIL import Image
-
-    if taken_at.tzinfo is not None:
-        taken_at = taken_at.astimezone(LOCAL_TZ)
-    stamp = taken_at.strftime("%Y:%m:%d %H:%M:%S")
-    image = Image.new("RGB", size, colour)
-    exif = Image.Exif()
-    exif[0x0132] = stamp  # DateTime
-    exif.get_ifd(0x8769)[0x9003] = stamp  # Exif IFD: DateTimeOriginal
-    exif.get_ifd(0x8769)[0x9011] = "+08:00"  # OffsetTimeOriginal
-    out = io.BytesIO()
-    image.save(out, format="JPEG", exif=exif)
-    return out.getvalue()
 
 
 def with_photos(order, taken_at=INSTALLED_AT, kinds=None):

@@ -5,7 +5,9 @@ from insurer_dms.auth.models import Role, User
 from insurer_dms.catalogue.models import CatalogueEntry
 from insurer_dms.extensions import db
 from insurer_dms.fleet.models import Policy, Truck
+from insurer_dms.installs.models import Installation, OnlineStatusImport, WorkOrder, WorkOrderPhoto
 from insurer_dms.inventory.models import Device
+from insurer_dms.ledger.models import LedgerEntry
 
 
 def _count(model, *where):
@@ -28,6 +30,16 @@ def test_demo_load_gives_every_role_a_login_and_a_chaozhou_fleet(app):
         assert _count(CatalogueEntry) == 8
         assert _count(CatalogueEntry, CatalogueEntry.withdrawn_on.is_not(None)) == 1
         assert _count(Device) == 1010
+        # the programme is under way: orders in every stage, installs with evidence and fees, devices online
+        states = dict(db.session.execute(select(WorkOrder.state, func.count()).group_by(WorkOrder.state)).all())
+        assert {"open", "assigned", "scheduled", "installed", "connected"} <= set(states)
+        installed = states["installed"] + states["connected"]
+        assert _count(Installation, Installation.removed_at.is_(None)) == installed
+        assert _count(WorkOrderPhoto) == 3 * installed
+        assert _count(LedgerEntry, LedgerEntry.category == "installation_fee") == installed
+        status_import = db.session.scalars(select(OnlineStatusImport)).one()
+        assert status_import.status == "done" and status_import.connected == states["connected"]
+        assert [row["value"] for row in status_import.unmatched] == ["1440999999999"]
 
 
 def test_demo_load_twice_changes_nothing(app):
