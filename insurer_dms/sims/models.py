@@ -1,18 +1,45 @@
 """SIM cards and their assignment to devices (history kept)."""
 import datetime as dt
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..types import UTCDateTime, utcnow
+from ..types import Money, UTCDateTime, utcnow
 
 CARRIERS = ("china_mobile", "china_unicom", "china_telecom")
 SIM_STATES = ("in_stock", "active", "suspended", "retired")
+STATEMENT_STATES = ("queued", "running", "done", "failed", "superseded")
 
 
 def _in(column, values):
     return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class DataPlan(db.Model):
+    """A carrier's monthly data plan: fee, allowance, and the price of each started MB beyond it."""
+
+    __tablename__ = "data_plan"
+    __table_args__ = (
+        UniqueConstraint("carrier", "code", name="uq_data_plan_carrier_code"),
+        CheckConstraint(_in("carrier", CARRIERS), name="carrier_known"),
+        CheckConstraint("monthly_fee >= 0", name="fee_non_negative"),
+        CheckConstraint("allowance_mb >= 0", name="allowance_non_negative"),
+        CheckConstraint("overage_per_mb >= 0", name="overage_non_negative"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    monthly_fee: Mapped[Decimal] = mapped_column(Money())
+    allowance_mb: Mapped[int] = mapped_column(Integer)
+    overage_per_mb: Mapped[Decimal] = mapped_column(Money())
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Sim(db.Model):
@@ -28,11 +55,13 @@ class Sim(db.Model):
     iccid: Mapped[str] = mapped_column(String(20), unique=True)
     msisdn: Mapped[str] = mapped_column(String(13), unique=True)  # the JT/T 808 terminal phone number
     carrier: Mapped[str] = mapped_column(String(20), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("data_plan.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="in_stock", index=True)
     activated_on: Mapped[dt.date | None] = mapped_column(Date)
     deactivated_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    plan: Mapped[DataPlan | None] = relationship()
     assignments: Mapped[list["SimAssignment"]] = relationship(back_populates="sim", order_by="SimAssignment.id")
 
 
@@ -54,3 +83,55 @@ class SimAssignment(db.Model):
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     sim: Mapped[Sim] = relationship(back_populates="assignments")
+
+
+class Statement(db.Model):
+    """One version of a carrier's bill for one month; a newer version for the same month supersedes it."""
+
+    __tablename__ = "statement"
+    __table_args__ = (
+        UniqueConstraint("carrier", "period", "version", name="uq_statement_carrier_period_version"),
+        CheckConstraint(_in("carrier", CARRIERS), name="carrier_known"),
+        CheckConstraint(_in("status", STATEMENT_STATES), name="status_known"),
+        CheckConstraint("length(period) = 7", name="period_is_month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    object_key: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(12), default="queued", index=True)
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("statement.id"))
+    line_count: Mapped[int] = mapped_column(Integer, default=0)
+    billed_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    expected_total: Mapped[Decimal | None] = mapped_column(Money())
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent, for the statement page
+    job_id: Mapped[str | None] = mapped_column(String(60))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class StatementLine(db.Model):
+    """One billed line exactly as the carrier sent it (row number kept for the discrepancy export)."""
+
+    __tablename__ = "statement_line"
+    __table_args__ = (
+        UniqueConstraint("statement_id", "row_no", name="uq_statement_line_statement_row"),
+        Index("ix_statement_line_statement_iccid", "statement_id", "iccid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statement.id"))
+    row_no: Mapped[int] = mapped_column(Integer)
+    iccid: Mapped[str] = mapped_column(String(20))
+    msisdn: Mapped[str | None] = mapped_column(String(13))
+    data_kb: Mapped[int] = mapped_column(BigInteger)
+    sms_count: Mapped[int] = mapped_column(Integer)
+    plan_fee: Mapped[Decimal] = mapped_column(Money())
+    overage_fee: Mapped[Decimal] = mapped_column(Money())
+    total_fee: Mapped[Decimal] = mapped_column(Money())
