@@ -135,3 +135,30 @@ class StatementLine(db.Model):
     plan_fee: Mapped[Decimal] = mapped_column(Money())
     overage_fee: Mapped[Decimal] = mapped_column(Money())
     total_fee: Mapped[Decimal] = mapped_column(Money())
+
+
+OUTCOMES = ("matched", "overbilled", "underbilled", "unknown_sim", "inactive_billed", "missing", "duplicate_line",
+            "line_inconsistent")
+
+
+class ReconciliationResult(db.Model):
+    """The outcome of one statement line, or of one of our SIMs missing from the statement."""
+
+    __tablename__ = "reconciliation_result"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", OUTCOMES), name="outcome_known"),
+        Index("ix_reconciliation_result_statement_outcome", "statement_id", "outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statement.id"))
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("statement_line.id"), unique=True)  # None for `missing`
+    sim_id: Mapped[int | None] = mapped_column(ForeignKey("sim.id"), index=True)  # None for `unknown_sim`
+    iccid: Mapped[str] = mapped_column(String(20))
+    truck_id: Mapped[int | None] = mapped_column(ForeignKey("truck.id"))  # device's truck on the last active day
+    outcome: Mapped[str] = mapped_column(String(20))
+    billed: Mapped[Decimal | None] = mapped_column(Money())
+    expected: Mapped[Decimal | None] = mapped_column(Money())
+    difference: Mapped[Decimal | None] = mapped_column(Money())  # billed - expected
+    zero_usage_installed: Mapped[bool] = mapped_column(default=False)
+    over_allowance: Mapped[bool] = mapped_column(default=False)

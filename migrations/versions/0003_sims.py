@@ -2,7 +2,7 @@
 
 Revision ID: 0003_sims
 Revises: 0002_installs
-Create Date: 2026-11-24 13:15:27.305068
+Create Date: 2026-11-24 13:16:09.917227
 
 """
 from alembic import op
@@ -87,6 +87,31 @@ def upgrade():
     with op.batch_alter_table('statement_line', schema=None) as batch_op:
         batch_op.create_index('ix_statement_line_statement_iccid', ['statement_id', 'iccid'], unique=False)
 
+    op.create_table('reconciliation_result',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=False),
+    sa.Column('line_id', sa.Integer(), nullable=True),
+    sa.Column('sim_id', sa.Integer(), nullable=True),
+    sa.Column('iccid', sa.String(length=20), nullable=False),
+    sa.Column('truck_id', sa.Integer(), nullable=True),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('billed', sa.Numeric(precision=12, scale=2), nullable=True),
+    sa.Column('expected', sa.Numeric(precision=12, scale=2), nullable=True),
+    sa.Column('difference', sa.Numeric(precision=12, scale=2), nullable=True),
+    sa.Column('zero_usage_installed', sa.Boolean(), nullable=False),
+    sa.Column('over_allowance', sa.Boolean(), nullable=False),
+    sa.CheckConstraint("outcome IN ('matched', 'overbilled', 'underbilled', 'unknown_sim', 'inactive_billed', 'missing', 'duplicate_line', 'line_inconsistent')", name=op.f('ck_reconciliation_result_outcome_known')),
+    sa.ForeignKeyConstraint(['line_id'], ['statement_line.id'], name=op.f('fk_reconciliation_result_line_id_statement_line')),
+    sa.ForeignKeyConstraint(['sim_id'], ['sim.id'], name=op.f('fk_reconciliation_result_sim_id_sim')),
+    sa.ForeignKeyConstraint(['statement_id'], ['statement.id'], name=op.f('fk_reconciliation_result_statement_id_statement')),
+    sa.ForeignKeyConstraint(['truck_id'], ['truck.id'], name=op.f('fk_reconciliation_result_truck_id_truck')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reconciliation_result')),
+    sa.UniqueConstraint('line_id', name=op.f('uq_reconciliation_result_line_id'))
+    )
+    with op.batch_alter_table('reconciliation_result', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reconciliation_result_sim_id'), ['sim_id'], unique=False)
+        batch_op.create_index('ix_reconciliation_result_statement_outcome', ['statement_id', 'outcome'], unique=False)
+
     with op.batch_alter_table('sim', schema=None) as batch_op:
         batch_op.add_column(sa.Column('plan_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_sim_plan_id'), ['plan_id'], unique=False)
@@ -102,6 +127,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_sim_plan_id'))
         batch_op.drop_column('plan_id')
 
+    with op.batch_alter_table('reconciliation_result', schema=None) as batch_op:
+        batch_op.drop_index('ix_reconciliation_result_statement_outcome')
+        batch_op.drop_index(batch_op.f('ix_reconciliation_result_sim_id'))
+
+    op.drop_table('reconciliation_result')
     with op.batch_alter_table('statement_line', schema=None) as batch_op:
         batch_op.drop_index('ix_statement_line_statement_iccid')
 
