@@ -1,0 +1,1 @@
+"""Statement pages. (Being built.)"""
