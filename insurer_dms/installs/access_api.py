@@ -1,12 +1,12 @@
 """REST API for data access to the provincial platform, online-status imports and the progress report."""
 import marshmallow as ma
-from flask import Response
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 
 from ..auth.access import CONTRACTOR, OPS, require
+from ..downloads import csv_response
 from ..extensions import db
 from ..imports import read_upload
 from ..paging import PageArgs, page_schema, paginate
@@ -16,10 +16,6 @@ from . import access, progress
 blp = Blueprint("installs_access_api", __name__, url_prefix="/api", description="Data access to the provincial platform, progress")
 
 FORMATS = ma.validate.OneOf(["json", "csv"])
-
-
-def csv_response(data, filename):
-    return Response(data, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 class FormatArgs(ma.Schema):

@@ -7,6 +7,7 @@ import marshmallow as ma
 from ..fleet.identifiers import CountyCodeField
 from ..paging import PageArgs
 from ..sims.models import CARRIERS
+from ..inventory.schemas import Stripped
 from .models import ORDER_KINDS, ORDER_STATES, PHOTO_KINDS, REMOVAL_REASONS
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -15,11 +16,6 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 def _aware(**kw):
     """A timestamp; one without a zone is taken as Asia/Shanghai local time."""
     return ma.fields.AwareDateTime(default_timezone=LOCAL_TZ, **kw)
-
-
-class Stripped(ma.fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
 class OrderTruckSchema(ma.Schema):

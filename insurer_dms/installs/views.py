@@ -2,12 +2,13 @@
 from functools import partial
 
 import marshmallow as ma
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import activity
 from ..auth.access import OPS, require
+from ..downloads import csv_response
 from ..errors import DomainError
 from ..extensions import db
 from ..fleet.identifiers import CHAOZHOU_DIVISIONS
@@ -241,8 +242,7 @@ def progress_page():
 @require(OPS)
 def progress_csv():
     report = progress_report.progress()
-    return Response(progress_report.progress_csv(report), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="progress-{report["on"].isoformat()}.csv"'})
+    return csv_response(progress_report.progress_csv(report), f"progress-{report['on'].isoformat()}.csv")
 
 
 from . import contractor_views  # noqa: E402,F401  (contractor pages share this blueprint)
