@@ -38,6 +38,9 @@ def nav_links():
         ("installs.list_work_orders", _("Work orders")),
         ("installs.progress_page", _("Progress")),
         ("installs.online_status_page", _("Online status")),
+        ("sims.list_sims", _("SIMs")),
+        ("sims.list_plans", _("Data plans")),
+        ("sims.list_statements", _("Statements")),
     ]
     return [(e, label) for e, label in wanted if e in current_app.view_functions]
 

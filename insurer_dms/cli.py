@@ -74,3 +74,4 @@ def worker(burst, with_scheduler):
 def register_cli(app):
     for command in (users_cli, tokens_cli, demo_cli, worker):
         app.cli.add_command(command)
+    from .sims.cli import statements_cli; app.cli.add_command(statements_cli)  # noqa: E702

@@ -67,4 +67,7 @@ def from_environment():
         "PLATFORM_PORT": int(os.environ.get("PLATFORM_PORT", 7611)),
         "PROVINCE_CODE": os.environ.get("PROVINCE_CODE", "440000"),
         "CITY_CODE": os.environ.get("CITY_CODE", "445100"),
+        # Test-only: seconds a reconciliation sleeps between its steps, so a test can kill a worker mid-run.
+        "STATEMENT_MAX_BYTES": int(os.environ.get("STATEMENT_MAX_BYTES", 256 * 1024 * 1024)),
+        "RECONCILE_STEP_DELAY": float(os.environ.get("RECONCILE_STEP_DELAY", 0)),
     }

@@ -49,6 +49,14 @@ def photo_kind_labels():
     return {"device_mounted": _("Device mounted"), "driver_camera": _("Driver camera view"), "plate": _("Plate")}
 
 
+def sim_state_labels():
+    return {"in_stock": _("In stock"), "active": _("Active"), "suspended": _("Suspended"), "retired": _("Retired")}
+
+
+def _carriers():
+    return {"china_mobile": _("China Mobile"), "china_unicom": _("China Unicom"), "china_telecom": _("China Telecom")}
+
+
 def _counties():
     # Names of fleet.identifiers.CHAOZHOU_DIVISIONS, by code.
     return {
@@ -98,6 +106,8 @@ _KINDS = {
     "order_state": order_state_labels,
     "order_kind": order_kind_labels,
     "photo_kind": photo_kind_labels,
+    "sim_state": sim_state_labels,
+    "carrier": _carriers,
     "county": _counties,
     "http_status": _http_statuses,
     "http_message": _http_messages,
@@ -110,6 +120,6 @@ def label(kind, value, default=None):
         return default or ""
     if kind == "action" and isinstance(value, str) and value.startswith("state:") and "->" in value:
         frm, _sep, to = value[len("state:"):].partition("->")
-        states = device_state_labels()
+        states = {**sim_state_labels(), **device_state_labels()}  # SIM and device histories use the same action form
         return f"{states.get(frm, frm)} → {states.get(to, to)}"
     return _KINDS[kind]().get(value, value if default is None else default)

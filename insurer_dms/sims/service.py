@@ -109,7 +109,10 @@ def set_status(sim, status, day=None, note=None):
         sim.activated_on, sim.deactivated_on = day, None
     elif status in ("suspended", "retired"):
         sim.deactivated_on = day
-    activity.record(f"state:{frm}->{status}", sim, before={"status": frm}, after={"status": status}, note=note)
+    # The date goes into the history with the state, so the page shows when the SIM was (de)activated.
+    dated = "activated_on" if status == "active" else "deactivated_on" if status in ("suspended", "retired") else None
+    after = {"status": status, **({dated: day} if dated and day else {})}
+    activity.record(f"state:{frm}->{status}", sim, before={"status": frm}, after=after, note=note)
     return sim
 
 

@@ -1,1 +1,74 @@
-"""Statement pages. (Being built.)"""
+"""Statement pages on the sims blueprint: the list with filters, the upload page and one statement with its progress."""
+import marshmallow as ma
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth.access import OPS, require
+from ..errors import DomainError, ImportFailed
+from ..imports import read_upload
+from ..paging import PageArgs
+from ..web.pages import listing, pager_args
+from . import statements
+from .models import CARRIERS, STATEMENT_STATES
+from .views import bp
+
+
+def statement_state_labels():
+    return {"queued": _("Queued"), "running": _("Running"), "done": _("Reconciled"), "failed": _("Failed"),
+            "superseded": _("Superseded")}
+
+
+class StatementPageArgs(PageArgs):
+    carrier = ma.fields.String(validate=ma.validate.OneOf(CARRIERS))
+    period = ma.fields.String(validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    status = ma.fields.String(validate=ma.validate.OneOf(STATEMENT_STATES))
+
+
+@bp.context_processor
+def _statement_choices():
+    return {"statement_states": statement_state_labels(), "statement_carriers": CARRIERS}
+
+
+@bp.route("/statements")
+@require(OPS)
+def list_statements():
+    result, args = listing(StatementPageArgs(), statements.statements_query)
+    return render_template("sims/statement_list.html", result=result, args=args, query=pager_args())
+
+
+def _upload():
+    """Read the posted file and ingest it; returns (statement, created) or (None, rows to fix) after flashing why."""
+    try:
+        data, filename = read_upload(request.files.get("file"), max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+        carrier = request.form.get("carrier") or None
+        return statements.ingest_statement(data, filename, carrier=carrier, user_id=current_user.id), None
+    except ImportFailed as err:
+        flash(err.message, "error")
+        return None, err.rows
+    except DomainError as err:
+        flash("; ".join([err.message, *[m for msgs in err.errors.values() for m in msgs if m != err.message]]), "error")
+        return None, None
+
+
+@bp.route("/statements/upload", methods=["GET", "POST"])
+@require(OPS)
+def upload_statement():
+    if request.method == "GET":
+        return render_template("sims/statement_upload.html", rows=None)
+    result, rows = _upload()
+    if result is None:
+        return render_template("sims/statement_upload.html", rows=rows), 422
+    statement, created = result
+    if created:
+        flash(_("Statement stored (version %(version)s); the reconciliation is queued.", version=statement.version), "success")
+    else:
+        flash(_("This file was uploaded before; here is that statement."), "success")
+    return redirect(url_for("sims.statement_detail", statement_id=statement.id))
+
+
+@bp.route("/statements/<int:statement_id>")
+@require(OPS)
+def statement_detail(statement_id):
+    statement = statements.get_statement(statement_id)
+    return render_template("sims/statement_detail.html", statement=statement, versions=statements.versions_of(statement))

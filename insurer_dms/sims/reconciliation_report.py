@@ -1,0 +1,183 @@
+"""What a reconciliation found: the summary, the filterable results and the discrepancy export for the carrier."""
+import csv
+import io
+
+from flask_babel import gettext as _
+from sqlalchemy import case, func, or_, select, text
+
+from ..errors import Conflict, NotFound
+from ..extensions import db
+from ..fleet.models import Truck
+from . import charges
+from .models import OUTCOMES, ReconciliationResult, Sim, Statement, StatementLine
+
+FLAGS = ("zero_usage_installed", "over_allowance")
+R = ReconciliationResult
+
+
+def get_statement(statement_id):
+    statement = db.session.get(Statement, statement_id)
+    if statement is None:
+        raise NotFound(f"No statement {statement_id}.")
+    return statement
+
+
+def _fen_sum(column):
+    return func.coalesce(func.sum(text(charges.fen_sql(f"reconciliation_result.{column}"))), 0)
+
+
+def finished_statement(statement_id):
+    """The statement, if a reconciliation of it has finished (else 409)."""
+    statement = get_statement(statement_id)
+    if statement.finished_at is None:
+        raise Conflict(f"Statement {statement_id} is not reconciled yet (status {statement.status}).",
+                       {"status": [statement.status]})
+    return statement
+
+
+def summary(statement_id):
+    """Lines, billed and expected totals, and per outcome: count, billed, expected and the difference in dispute."""
+    statement = finished_statement(statement_id)
+    rows = db.session.execute(
+        select(R.outcome, func.count(), _fen_sum("billed"), _fen_sum("expected"), _fen_sum("difference"),
+               func.sum(case((R.zero_usage_installed, 1), else_=0)), func.sum(case((R.over_allowance, 1), else_=0)))
+        .where(R.statement_id == statement.id).group_by(R.outcome)
+    ).all()
+    outcomes = {o: {"count": 0, "billed": charges.cny(0), "expected": charges.cny(0), "difference": charges.cny(0)}
+                for o in OUTCOMES}
+    flags = dict.fromkeys(FLAGS, 0)
+    disputed_fen = 0
+    for outcome, count, billed, expected, difference, zero_usage, over in rows:
+        outcomes[outcome] = {"count": count, "billed": charges.cny(billed), "expected": charges.cny(expected),
+                             "difference": charges.cny(difference)}
+        flags["zero_usage_installed"] += int(zero_usage or 0)
+        flags["over_allowance"] += int(over or 0)
+        if outcome != "matched" and difference > 0:
+            disputed_fen += int(difference)
+    return {
+        "statement_id": statement.id, "carrier": statement.carrier, "period": statement.period,
+        "version": statement.version, "status": statement.status, "lines": statement.line_count,
+        "billed_total": statement.billed_total, "expected_total": statement.expected_total,
+        # what the carrier billed beyond what is owed: the amount to claim back
+        "amount_in_dispute": charges.cny(disputed_fen),
+        "outcomes": outcomes, "flags": flags, "finished_at": statement.finished_at,
+    }
+
+
+def results_query(statement_id, outcome=None, flag=None, q=None, discrepancies_only=False):
+    """Rows of (result, row_no, msisdn, plate), in statement row order, missing SIMs last."""
+    stmt = (
+        select(R, StatementLine.row_no, func.coalesce(StatementLine.msisdn, Sim.msisdn).label("msisdn"), Truck.plate)
+        .outerjoin(StatementLine, StatementLine.id == R.line_id)
+        .outerjoin(Sim, Sim.id == R.sim_id)
+        .outerjoin(Truck, Truck.id == R.truck_id)
+        .where(R.statement_id == statement_id)
+        .order_by(case((StatementLine.row_no.is_(None), 1), else_=0), StatementLine.row_no, R.iccid)
+    )
+    if outcome:
+        stmt = stmt.where(R.outcome == outcome)
+    if flag:
+        stmt = stmt.where(getattr(R, flag).is_(True))
+    if q:
+        stmt = stmt.where(R.iccid.contains(q.strip(), autoescape=True))
+    if discrepancies_only:
+        stmt = stmt.where(or_(R.outcome != "matched", R.zero_usage_installed.is_(True), R.over_allowance.is_(True)))
+    return stmt
+
+
+def _item(row):
+    result, row_no, msisdn, plate = row
+    return {
+        "id": result.id, "line_id": result.line_id, "row": row_no, "sim_id": result.sim_id, "iccid": result.iccid,
+        "msisdn": msisdn, "truck_id": result.truck_id, "plate": plate, "outcome": result.outcome,
+        "billed": result.billed, "expected": result.expected, "difference": result.difference,
+        "zero_usage_installed": result.zero_usage_installed, "over_allowance": result.over_allowance,
+        "reason": reason(result),
+    }
+
+
+def results_page(statement_id, outcome=None, flag=None, q=None, page=1, page_size=50):
+    """One page of results as the list envelope ``{items, total, page, page_size, pages}``."""
+    from flask import current_app
+
+    finished_statement(statement_id)
+    stmt = results_query(statement_id, outcome, flag, q)
+    page_size = min(page_size, current_app.config["PAGE_SIZE_MAX"])
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.execute(stmt.limit(page_size).offset((page - 1) * page_size)).all()
+    return {"items": [_item(r) for r in rows], "total": total, "page": page, "page_size": page_size,
+            "pages": max(1, -(-total // page_size))}
+
+
+def outcome_labels():
+    return {
+        "matched": _("Matched"), "overbilled": _("Overbilled"), "underbilled": _("Underbilled"),
+        "unknown_sim": _("Unknown SIM"), "inactive_billed": _("Billed while inactive"), "missing": _("Missing"),
+        "duplicate_line": _("Duplicate line"), "line_inconsistent": _("Line inconsistent"),
+    }
+
+
+def flag_labels():
+    return {"zero_usage_installed": _("Zero usage on an installed device"), "over_allowance": _("Over 1.5 x allowance")}
+
+
+def reason(result):
+    """A sentence the carrier can read, for the outcome and flags of one result."""
+    amounts = {"billed": result.billed, "expected": result.expected}
+    texts = {
+        "matched": "",
+        "overbilled": _("Billed %(billed)s, but %(expected)s is due for this month.", **amounts),
+        "underbilled": _("Billed %(billed)s, but %(expected)s is due for this month.", **amounts),
+        "unknown_sim": _("This SIM is not one of ours."),
+        "inactive_billed": _("The SIM was not in service in this month."),
+        "missing": _("Our SIM was in service but is not on the statement; %(expected)s expected.", **amounts),
+        "duplicate_line": _("The ICCID was already billed on an earlier row."),
+        "line_inconsistent": _("Plan fee plus overage fee is not the total fee."),
+    }
+    parts = [texts[result.outcome]] if texts[result.outcome] else []
+    if result.zero_usage_installed:
+        parts.append(_("No data used although the device is installed on a truck."))
+    if result.over_allowance:
+        parts.append(_("More than 1.5 times the plan's allowance used."))
+    return " ".join(parts)
+
+
+def _export_header():
+    return [_("Row"), "ICCID", "MSISDN", _("Billed (CNY)"), _("Expected (CNY)"), _("Difference (CNY)"), _("Outcome"),
+            _("Flags"), _("Reason")]
+
+
+def discrepancy_rows(statement_id):
+    """Every result that is not a clean match (outcome other than matched, or a flag), as export rows."""
+    for result, row_no, msisdn, _plate in db.session.execute(
+            results_query(statement_id, discrepancies_only=True).execution_options(yield_per=2000)):
+        flags = " ".join(f for f in FLAGS if getattr(result, f))
+        yield [row_no, result.iccid, msisdn, result.billed, result.expected, result.difference, result.outcome, flags,
+               reason(result)]
+
+
+def discrepancies_csv(statement_id):
+    """The discrepancy export as UTF-8 CSV with a byte-order mark (Excel opens it with the Chinese intact)."""
+    finished_statement(statement_id)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(_export_header())
+    for row in discrepancy_rows(statement_id):
+        writer.writerow(["" if v is None else v for v in row])
+    return out.getvalue().encode("utf-8")
+
+
+def discrepancies_xlsx(statement_id):
+    """The discrepancy export as an XLSX workbook (amounts as numbers with two decimals)."""
+    from openpyxl import Workbook
+
+    finished_statement(statement_id)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Discrepancies"))
+    sheet.append(_export_header())
+    for row in discrepancy_rows(statement_id):
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

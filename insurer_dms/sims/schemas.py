@@ -1,0 +1,257 @@
+"""SIM and data-plan schemas: API bodies, list filters, file rows and header aliases."""
+import datetime as dt
+from decimal import Decimal
+
+import marshmallow as ma
+from flask_smorest.fields import Upload
+
+from ..catalogue.schemas import MAX_PRICE, FileDate, FileMoney, MoneyField
+from ..paging import PageArgs
+from .models import CARRIERS, SIM_STATES
+
+# When a plan file or body gives no start of validity: before any SIM of the programme (2021) was billed.
+DEFAULT_VALID_FROM = dt.date(2020, 1, 1)
+MAX_INT = 2_147_483_647  # Integer columns
+
+
+def _fee(**kwargs):
+    """CNY, two decimals at most, zero allowed (a plan may be free of a fee or of overage)."""
+    return MoneyField(validate=ma.validate.Range(min=Decimal("0"), max=MAX_PRICE), **kwargs)
+
+
+def _check_validity(data):
+    valid_from, valid_to = data.get("valid_from"), data.get("valid_to")
+    if valid_from and valid_to and valid_to < valid_from:
+        raise ma.ValidationError("Must be on or after valid_from.", "valid_to")
+
+
+# ---- data plans ---------------------------------------------------------------------------------------
+
+
+class DataPlanSchema(ma.Schema):
+    """A data plan; also the body of POST /api/data-plans."""
+
+    id = ma.fields.Integer(dump_only=True)
+    carrier = ma.fields.String(required=True, validate=ma.validate.OneOf(CARRIERS))
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100), metadata={"description": "Defaults to the code."})
+    monthly_fee = _fee(required=True, metadata={"description": "Monthly plan fee in CNY."})
+    allowance_mb = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_INT),
+                                     metadata={"description": "Monthly data allowance in MB."})
+    overage_per_mb = _fee(required=True, metadata={"description": "Price in CNY of each started MB beyond the allowance."})
+    valid_from = ma.fields.Date(load_default=DEFAULT_VALID_FROM, metadata={"description": "Defaults to 2020-01-01."})
+    valid_to = ma.fields.Date(load_default=None, allow_none=True)
+    sim_count = ma.fields.Integer(dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+
+    @ma.validates_schema
+    def _validity_ordered(self, data, **kwargs):
+        _check_validity(data)
+
+
+class DataPlanPatchSchema(ma.Schema):
+    """Changes to a plan (any subset of fields)."""
+
+    carrier = ma.fields.String(validate=ma.validate.OneOf(CARRIERS))
+    code = ma.fields.String(validate=ma.validate.Length(min=1, max=40))
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    monthly_fee = _fee()
+    allowance_mb = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=MAX_INT))
+    overage_per_mb = _fee()
+    valid_from = ma.fields.Date()
+    valid_to = ma.fields.Date(allow_none=True)
+
+    @ma.validates_schema
+    def _validity_ordered(self, data, **kwargs):
+        _check_validity(data)
+
+
+class DataPlanListArgs(PageArgs):
+    carrier = ma.fields.String(load_default=None, validate=ma.validate.OneOf(CARRIERS))
+    q = ma.fields.String(load_default=None, metadata={"description": "Part of the code or name."})
+    valid_on = ma.fields.Date(load_default=None, metadata={"description": "Only plans valid on this day."})
+
+
+class FileCarrier(ma.fields.String):
+    """china_mobile, or the carrier's name as written in Chinese spreadsheets (中国移动, 移动...)."""
+
+    WORDS = {
+        "中国移动": "china_mobile", "移动": "china_mobile", "cmcc": "china_mobile", "china mobile": "china_mobile",
+        "中国联通": "china_unicom", "联通": "china_unicom", "cucc": "china_unicom", "china unicom": "china_unicom",
+        "中国电信": "china_telecom", "电信": "china_telecom", "ctcc": "china_telecom", "china telecom": "china_telecom",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        word = str(value).strip().lower()
+        if word in CARRIERS:
+            return word
+        if word in self.WORDS:
+            return self.WORDS[word]
+        raise ma.ValidationError(f"Unknown carrier {value!r}; use one of {', '.join(CARRIERS)} (or 中国移动/中国联通/中国电信).")
+
+
+class FileFee(FileMoney):
+    def __init__(self, **kwargs):
+        super().__init__(validate=ma.validate.Range(min=Decimal("0"), max=MAX_PRICE), **kwargs)
+
+
+class DataPlanImportRowSchema(ma.Schema):
+    """One row of a plan file (the sample format: code, carrier, monthly_fee, allowance_mb, overage_per_mb)."""
+
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    carrier = FileCarrier(required=True)
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    monthly_fee = FileFee(required=True)
+    allowance_mb = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=MAX_INT))
+    overage_per_mb = FileFee(required=True)
+    valid_from = FileDate(load_default=DEFAULT_VALID_FROM)
+    valid_to = FileDate(load_default=None)
+
+    @ma.post_load
+    def _name_defaults_to_code(self, data, **kwargs):
+        data.setdefault("name", data["code"])
+        return data
+
+    @ma.validates_schema
+    def _validity_ordered(self, data, **kwargs):
+        _check_validity(data)
+
+
+PLAN_ALIASES = {
+    "code": ["plan code", "套餐编码", "套餐代码", "套餐编号"],
+    "carrier": ["运营商"],
+    "name": ["plan name", "套餐名称", "名称"],
+    "monthly_fee": ["monthly fee", "月费(元)", "月费（元）", "月费", "月租(元)", "月租（元）", "套餐费(元)"],
+    "allowance_mb": ["allowance (MB)", "allowance", "套餐流量(MB)", "套餐流量（MB）", "流量(MB)", "套餐流量"],
+    "overage_per_mb": ["overage per MB", "超套单价(元/MB)", "超套单价（元/MB）", "超套单价"],
+    "valid_from": ["valid from", "生效日期", "有效期起"],
+    "valid_to": ["valid to", "失效日期", "有效期止", "有效期至"],
+}
+
+
+# ---- SIMs ---------------------------------------------------------------------------------------------
+
+
+class PlanRefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    code = ma.fields.String()
+    name = ma.fields.String()
+
+
+class SimSchema(ma.Schema):
+    id = ma.fields.Integer()
+    iccid = ma.fields.String()
+    msisdn = ma.fields.String()
+    carrier = ma.fields.String()
+    plan_id = ma.fields.Integer(allow_none=True)
+    plan = ma.fields.Nested(PlanRefSchema, allow_none=True)
+    status = ma.fields.String(metadata={"description": ", ".join(SIM_STATES)})
+    activated_on = ma.fields.Date(allow_none=True)
+    deactivated_on = ma.fields.Date(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class SimCreateSchema(ma.Schema):
+    """The body of POST /api/sims: the carrier follows the ICCID's issuer prefix; a declared one must agree."""
+
+    iccid = ma.fields.String(required=True, metadata={"description": "19-20 digits, starts 8986, Luhn check digit last."})
+    msisdn = ma.fields.String(required=True, metadata={"description": "The terminal phone number, 11-13 digits."})
+    carrier = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(CARRIERS))
+    plan_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+    status = ma.fields.String(load_default="in_stock", validate=ma.validate.OneOf(SIM_STATES))
+    activated_on = ma.fields.Date(load_default=None, allow_none=True)
+    deactivated_on = ma.fields.Date(load_default=None, allow_none=True)
+
+
+class SimPatchSchema(ma.Schema):
+    """A plan change and/or a status change with its date (or a correction of the dates)."""
+
+    plan_id = ma.fields.Integer(allow_none=True, strict=True)
+    status = ma.fields.String(validate=ma.validate.OneOf(SIM_STATES))
+    activated_on = ma.fields.Date(allow_none=True, metadata={"description": "Needed to activate."})
+    deactivated_on = ma.fields.Date(allow_none=True, metadata={"description": "Needed to suspend or retire."})
+    note = ma.fields.String(validate=ma.validate.Length(max=500))
+
+
+class SimListArgs(PageArgs):
+    carrier = ma.fields.String(load_default=None, validate=ma.validate.OneOf(CARRIERS))
+    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(SIM_STATES))
+    plan = ma.fields.Integer(load_default=None, metadata={"description": "Plan id."})
+    q = ma.fields.String(load_default=None, metadata={"description": "Part of the ICCID or MSISDN."})
+
+
+class InstallationRefSchema(ma.Schema):
+    truck_id = ma.fields.Integer()
+    plate = ma.fields.String()
+    installed_at = ma.fields.DateTime()
+    removed_at = ma.fields.DateTime(allow_none=True)
+
+
+class AssignmentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    device_id = ma.fields.Integer()
+    device_serial = ma.fields.String()
+    started_at = ma.fields.DateTime()
+    ended_at = ma.fields.DateTime(allow_none=True)
+    trucks = ma.fields.List(ma.fields.Nested(InstallationRefSchema),
+                            metadata={"description": "Trucks the device was on while it held the SIM."})
+
+
+class ActivitySchema(ma.Schema):
+    id = ma.fields.Integer()
+    at = ma.fields.DateTime()
+    actor = ma.fields.String()
+    action = ma.fields.String()
+    before = ma.fields.Dict(allow_none=True)
+    after = ma.fields.Dict(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+
+
+class SimDetailSchema(SimSchema):
+    assignments = ma.fields.List(ma.fields.Nested(AssignmentSchema))
+    history = ma.fields.List(ma.fields.Nested(ActivitySchema))
+
+
+class FileSimStatus(ma.fields.String):
+    WORDS = {"库存": "in_stock", "在库": "in_stock", "激活": "active", "在用": "active", "正常": "active",
+             "停机": "suspended", "暂停": "suspended", "注销": "retired", "销户": "retired", "报废": "retired"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        word = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+        if word in SIM_STATES:
+            return word
+        if word in self.WORDS:
+            return self.WORDS[word]
+        raise ma.ValidationError(f"Unknown status {value!r}; use one of {', '.join(SIM_STATES)}.")
+
+
+class SimImportRowSchema(ma.Schema):
+    """One row of a SIM registration file."""
+
+    iccid = ma.fields.String(required=True)
+    msisdn = ma.fields.String(required=True)
+    carrier = FileCarrier(load_default=None)
+    plan = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40), metadata={"description": "Plan code."})
+    status = FileSimStatus(load_default="in_stock")
+    activated_on = FileDate(load_default=None)
+    deactivated_on = FileDate(load_default=None)
+
+
+SIM_ALIASES = {
+    "iccid": ["ICCID", "卡号", "SIM卡号"],
+    "msisdn": ["MSISDN", "号码", "手机号", "终端手机号", "物联网卡号码"],
+    "carrier": ["运营商"],
+    "plan": ["plan code", "套餐", "套餐编码"],
+    "status": ["状态", "卡状态"],
+    "activated_on": ["activated on", "激活日期", "开通日期"],
+    "deactivated_on": ["deactivated on", "停用日期", "停机日期"],
+}
+
+
+class RegistryFileSchema(ma.Schema):
+    file = Upload(required=True, metadata={"description": "A .csv or .xlsx file, one row each."})
+
+
+class RegistryImportResultSchema(ma.Schema):
+    created = ma.fields.Integer()
+    unchanged = ma.fields.Integer()

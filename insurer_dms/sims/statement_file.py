@@ -1,0 +1,276 @@
+"""Reading a carrier statement file as a stream of checked lines (CSV or XLSX, English or Chinese headers).
+
+Built for a million lines: rows come from ``csv.reader`` (or openpyxl in read-only mode) one at a time, and a
+row whose cells already look right costs a few string tests; only a suspicious row takes the slow path that
+strips, normalises and explains. Row numbers are the spreadsheet's (header = row 1).
+"""
+import codecs
+import csv
+import io
+import re
+from decimal import Decimal
+
+from ..errors import ImportFailed, Invalid
+from ..imports import _cell, _norm
+from .service import CARRIER_LABELS, ISSUERS, carrier_of, iccid_problem
+
+# Field -> header names accepted (the carriers' Chinese headers beside the English ones).
+ALIASES = {
+    "iccid": ("ICCID", "iccid", "卡号", "SIM卡号"),
+    "msisdn": ("号码", "MSISDN", "接入号", "手机号码"),
+    "period": ("账期", "计费周期", "账单月份"),
+    "data_kb": ("使用流量(KB)", "使用流量（KB）", "流量(KB)"),
+    "sms_count": ("短信(条)", "短信（条）", "短信条数"),
+    "plan_fee": ("套餐费(元)", "套餐费（元）", "套餐费"),
+    "overage_fee": ("超套费(元)", "超套费（元）", "超套费"),
+    "total_fee": ("合计(元)", "合计（元）", "合计", "总费用"),
+}
+FIELDS = tuple(ALIASES)
+REQUIRED = ("iccid", "period", "data_kb", "plan_fee", "overage_fee", "total_fee")  # msisdn, sms_count may be absent
+MAX_LISTED = 1000  # problems listed in a 422; the message still counts every bad row
+
+_MONEY = re.compile(r"\d{1,10}(?:\.\d{1,2})?")  # Numeric(12, 2), not negative
+_PERIOD = re.compile(r"(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*月?(?:[-/.]\d{1,2}(?:[ T][\d:.]+)?)?")
+# Luhn: the digit sum of 2 x d, as a character table so a whole ICCID is mapped in one str.translate.
+_DOUBLED = str.maketrans("0123456789", "0246813579")
+
+
+def luhn_ok(digits):
+    """Luhn check of an ASCII digit string, fast: translate the doubled positions, then sum the bytes."""
+    rev = digits[::-1]
+    mixed = (rev[0::2] + rev[1::2].translate(_DOUBLED)).encode()
+    return (sum(mixed) - 48 * len(mixed)) % 10 == 0
+
+
+def normalise_period(text):
+    """``2026-09``, ``202609``, ``2026/9``, ``2026年9月`` or a date in the month -> ``2026-09``; None if not a month."""
+    match = _PERIOD.fullmatch(str(text or "").strip())
+    if not match or not 1 <= int(match[2]) <= 12:
+        return None
+    return f"{match[1]}-{int(match[2]):02d}"
+
+
+def _encoding(data):
+    """utf-8-sig or gb18030, checked in 1 MB steps so a large file is not decoded into memory twice."""
+    if data.isascii():
+        return "utf-8"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), 1 << 20):
+            decoder.decode(view[start:start + (1 << 20)])
+        decoder.decode(b"", final=True)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def _csv_rows(data):
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding=_encoding(data), newline="")
+    try:
+        yield from csv.reader(stream)
+    except UnicodeDecodeError:
+        raise Invalid("The file is neither UTF-8 nor GB18030 text.", {"file": ["Unreadable text encoding."]})
+    except csv.Error as err:
+        raise Invalid("The file is not a readable CSV file.", {"file": [str(err)[:200]]})
+
+
+def _xlsx_rows(data):
+    if not data.startswith(b"PK"):
+        raise Invalid("The file is not an XLSX workbook.", {"file": ["Not an XLSX workbook."]})
+    from openpyxl import load_workbook
+
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        for row in sheet.iter_rows(values_only=True):
+            yield [_cell(v) for v in row]
+    except Exception as err:  # openpyxl raises many types for a damaged zip or sheet
+        raise Invalid("The XLSX workbook cannot be opened.", {"file": [str(err)[:200]]})
+
+
+def open_rows(data, filename):
+    """An iterator of rows (lists of text cells) of a .csv or .xlsx file, header first."""
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        return _xlsx_rows(data)
+    if name.endswith(".csv"):
+        return _csv_rows(data)
+    raise Invalid("Upload a .csv or .xlsx file.", {"file": ["Only .csv and .xlsx files are accepted."]})
+
+
+def header_columns(headers):
+    """Map each field to (index, header as written); a missing required column is a row-1 error."""
+    lookup = {_norm(a): f for f, names in ALIASES.items() for a in (f, *names)}
+    columns = {}
+    for index, header in enumerate(headers):
+        field = lookup.get(_norm(header))
+        if field and field not in columns:
+            columns[field] = (index, str(header).replace("\ufeff", "").strip())
+    missing = [f for f in REQUIRED if f not in columns]
+    if missing:
+        raise ImportFailed([{"row": 1, "column": f, "message": f"Missing column {f!r} ({ALIASES[f][0]})."} for f in missing])
+    return columns
+
+
+class Problems:
+    """Every bad row's problems; the first MAX_LISTED are kept for the answer, the rest only counted."""
+
+    def __init__(self):
+        self.rows, self.bad_rows, self.count = [], 0, 0
+
+    def add_row(self, number, problems):
+        self.bad_rows += 1
+        for column, message in problems:
+            self.count += 1
+            if len(self.rows) < MAX_LISTED:
+                self.rows.append({"row": number, "column": column, "message": message})
+
+    def __bool__(self):
+        return self.bad_rows > 0
+
+    def error(self):
+        message = f"{self.bad_rows} row(s) are invalid; nothing was imported."
+        if self.count > len(self.rows):
+            message += f" The first {len(self.rows)} of {self.count} problems are listed."
+        return ImportFailed(self.rows, message)
+
+
+class LineChecker:
+    """Checks rows against the statement's carrier and period; good rows become lines of text values."""
+
+    def __init__(self, columns, carrier, period, first_rows=()):
+        self.columns = columns
+        self.carrier, self.period = carrier, period
+        self.prefixes = sorted(p for p, c in ISSUERS.items() if c == carrier)
+        # The period as the file spells it (2026-09, 202609...): from the first rows, for the one-regex check.
+        i = columns["period"][0]
+        self.spellings = {period} | {c[i] for _, c in first_rows if i < len(c) and normalise_period(c[i]) == period}
+        self.periods = {text: period for text in self.spellings}  # raw text -> month, each spelling parsed once
+        self.idx = tuple(columns[f][0] if f in columns else None for f in FIELDS)
+        self.plain = self._plain_row()
+
+    def _plain_row(self):
+        """One regex for a row (its cells joined by tabs) that is plainly good, written as this file's first row.
+
+        Built from this file's column order, so a good row costs one join and one match; anything else
+        (spaces, other spellings, bad values) falls to ``slow``, which explains or normalises it.
+        """
+        cell = {
+            "iccid": "(?P<iccid>(?:" + "|".join(self.prefixes) + r")[0-9]{13,14})",
+            "msisdn": "(?P<msisdn>(?:[0-9]{11,13})?)",
+            "period": "(?:" + "|".join(re.escape(t) for t in sorted(self.spellings)) + ")" if self.period else "(?!)",
+            "data_kb": "(?P<data_kb>[0-9]{1,18})",
+            "sms_count": "(?P<sms_count>[0-9]{1,9})",
+            "plan_fee": r"(?P<plan_fee>[0-9]{1,10}(?:\.[0-9]{1,2})?)",
+            "overage_fee": r"(?P<overage_fee>[0-9]{1,10}(?:\.[0-9]{1,2})?)",
+            "total_fee": r"(?P<total_fee>[0-9]{1,10}(?:\.[0-9]{1,2})?)",
+        }
+        by_index = {i: f for f, i in zip(FIELDS, self.idx) if i is not None}
+        parts = [cell[by_index[i]] if i in by_index else "[^\t]*" for i in range(max(by_index) + 1)]
+        absent = "".join(f"(?P<{f}>)" for f in ("msisdn", "sms_count") if f not in self.columns)
+        return re.compile("\t".join(parts) + absent + "(?:\t[^\t]*)*", re.ASCII)
+
+    def check(self, rows, problems, sink=None, chunk=10_000):
+        """Check every (row number, cells); good lines go to ``sink([(row, line), ...])`` in chunks until a row fails.
+
+        Returns (lines, billed total). A line is (iccid, msisdn, data_kb, sms_count, plan_fee, overage_fee,
+        total_fee) as text, msisdn and sms_count possibly "". Blank rows are skipped. One loop with local
+        names on purpose: it runs a million times per statement.
+        """
+        plain, slow, luhn, join = self.plain.fullmatch, self.slow, luhn_ok, "\t".join
+        batch, count, billed = [], 0, Decimal("0.00")
+        for number, cells in rows:
+            match = plain(join(cells))
+            if match is not None and luhn(match["iccid"]):
+                line = match.group("iccid", "msisdn", "data_kb", "sms_count", "plan_fee", "overage_fee", "total_fee")
+            else:
+                if not any(c.strip() for c in cells if c):
+                    continue  # a blank row
+                line, row_problems = slow(cells)
+                if row_problems:
+                    problems.add_row(number, row_problems)
+                    continue
+            count += 1
+            billed += Decimal(line[6])
+            if sink is not None and not problems:
+                batch.append((number, line))
+                if len(batch) >= chunk:
+                    sink(batch)
+                    batch = []
+        if batch and sink is not None and not problems:
+            sink(batch)
+        return count, billed
+
+    def slow(self, cells):
+        """(line or None, [(column, message)]) for a row the fast path refused: strip, normalise, explain."""
+        raw = {f: (str(cells[i]).strip() if i is not None and i < len(cells) else "") for f, i in zip(FIELDS, self.idx)}
+        problems = []
+
+        def bad(field, message):
+            problems.append((self.columns.get(field, (None, field))[1], message))
+
+        month = self.periods.get(raw["period"]) or normalise_period(raw["period"])
+        if month is None:
+            bad("period", f"Period {raw['period']!r} is not a month (YYYY-MM)." if raw["period"] else "Period is required.")
+        elif month != self.period:
+            bad("period", f"Period {month} differs from the statement's period {self.period}.")
+        else:
+            self.periods[raw["period"]] = month
+        iccid = raw["iccid"]
+        problem = iccid_problem(iccid) if iccid else "ICCID is required."
+        if problem:
+            bad("iccid", problem)
+        elif carrier_of(iccid) != self.carrier:
+            bad("iccid", f"ICCID {iccid} was issued by {CARRIER_LABELS[carrier_of(iccid)]}, "
+                         f"but this is {CARRIER_LABELS[self.carrier]}'s statement.")
+        msisdn = raw["msisdn"]
+        if msisdn and not (11 <= len(msisdn) <= 13 and msisdn.isdigit() and msisdn.isascii()):
+            bad("msisdn", f"{msisdn!r} is not a terminal phone number (11 to 13 digits).")
+        numbers = {}
+        for field, limit in (("data_kb", 18), ("sms_count", 9)):
+            text = raw[field] or ("0" if field == "sms_count" else "")
+            numbers[field] = text
+            if not text:
+                bad(field, "A whole number is required.")
+            elif text.lstrip("-").isdigit() and text.isascii() and text.startswith("-"):
+                bad(field, f"{text} is negative.")
+            elif not (text.isdigit() and text.isascii() and len(text) <= limit):
+                bad(field, f"{text!r} is not a whole number.")
+        for field in ("plan_fee", "overage_fee", "total_fee"):
+            text = numbers[field] = raw[field]
+            if not text:
+                bad(field, "An amount in yuan is required.")
+            elif text.startswith("-") and _MONEY.fullmatch(text[1:]):
+                bad(field, f"{text} is negative.")
+            elif not _MONEY.fullmatch(text):
+                bad(field, f"{text!r} is not an amount in yuan with at most 2 decimals.")
+        if problems:
+            return None, problems
+        return (iccid, msisdn, numbers["data_kb"], numbers["sms_count"], numbers["plan_fee"], numbers["overage_fee"],
+                numbers["total_fee"]), []
+
+
+def first_line(rows, columns, carrier=None, period=None):
+    """Read rows until the statement's carrier and period can be told; returns (carrier, period, rows read).
+
+    The period is the first data row's unless given (drop folder); the carrier is the first valid ICCID's
+    issuer unless given. Rows read are handed back so they are checked like every other row.
+    """
+    seen = []
+    i_iccid, i_period = columns["iccid"][0], columns["period"][0]
+    for number, cells in rows:
+        if not any(cells):
+            continue  # blank rows are skipped by the checks too
+        seen.append((number, cells))
+        if period is None and i_period < len(cells):
+            period = normalise_period(cells[i_period])
+        if carrier is None and i_iccid < len(cells) and not iccid_problem(str(cells[i_iccid]).strip()):
+            carrier = carrier_of(str(cells[i_iccid]).strip())
+        if (carrier and period) or len(seen) >= MAX_LISTED:  # else the rest are checked (and refused) as they stream
+            break
+    return carrier, period, seen
+
+
+def numbered(rows):
+    """Data rows numbered as in the spreadsheet (header = 1); blank rows are skipped by the checks."""
+    return enumerate(rows, start=2)
