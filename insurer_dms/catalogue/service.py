@@ -5,6 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import activity
 from ..errors import Conflict, NotFound, invalid
 from ..extensions import db
+from ..transactions import commit_or_conflict
 from ..imports import RowErrors, load_rows
 from .models import CatalogueEntry
 from .schemas import IMPORT_ALIASES, CatalogueImportRowSchema
@@ -85,12 +86,8 @@ def _key_taken(values, exclude_id=None):
 
 
 def _commit_or_conflict():
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent writer won the race for the unique key (or a reference appeared).
-        db.session.rollback()
-        raise Conflict(DUPLICATE_KEY, {"model_code": [DUPLICATE_KEY]}) from None
+    # A concurrent writer won the race for the unique key (or a reference appeared).
+    commit_or_conflict(DUPLICATE_KEY, "model_code")
 
 
 def create_entry(data):

@@ -4,12 +4,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import activity
 from ..errors import Conflict, NotFound, invalid
 from ..extensions import db
+from ..transactions import commit_or_conflict
 from .models import Operator, Policy, Truck
 
 # DOMAIN.md, "The programme in five lines" (1): a heavy truck is a semi-trailer tractor used in road
@@ -148,12 +148,7 @@ def _taken(model, column, value, field, label, own_id=None):
 
 def _commit(field_hint):
     """Commit; a unique-constraint race becomes a 409 rather than a 500."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        message = "Another change got there first; the record clashes with an existing one."
-        raise Conflict(message, {field_hint: [message]})
+    commit_or_conflict("Another change got there first; the record clashes with an existing one.", field_hint)
 
 
 def create_operator(data):

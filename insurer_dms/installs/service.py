@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_request_context
 from flask_login import current_user
 from sqlalchemy import exists, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import activity
 from ..auth.models import ContractorCompany, Role
 from ..errors import Conflict, Invalid, NotFound, invalid
 from ..extensions import db
+from ..transactions import commit_or_conflict
 from ..fleet import service as fleet
 from ..fleet.models import Policy, Truck
 from .models import ACTIVE_STATES, ORDER_KINDS, REMOVAL_REASONS, Installation, WorkOrder
@@ -55,11 +55,7 @@ def move_order(order, to, note=None, **changes):
 
 def _commit(field="state", message="Another change to this truck or device got there first; reload and try again."):
     """Commit; a race lost on a unique index becomes a 409 rather than a 500."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(message, {field: [message]})
+    commit_or_conflict(message, field)
 
 
 def _user_id():

@@ -13,6 +13,7 @@ from .. import activity
 from ..catalogue.models import CatalogueEntry
 from ..errors import Conflict, Invalid, NotFound, invalid
 from ..extensions import db
+from ..transactions import commit_or_conflict
 from ..imports import RowErrors, load_rows
 from .models import DEVICE_STATES, Device, DeviceEvent, PurchaseOrder, PurchaseOrderLine
 from .schemas import DEVICE_ROW_ALIASES, DeviceRowSchema, RawDeviceRowSchema
@@ -348,9 +349,5 @@ def _store(po, line, items, received_on, source=None):
 
 
 def _commit_receipt():
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent receipt registered the same serial/terminal ID/IMEI between our check and insert.
-        db.session.rollback()
-        raise Conflict("A device in this receipt was registered at the same time by someone else; nothing was stored.")
+    # A concurrent receipt registered the same serial/terminal ID/IMEI between our check and insert.
+    commit_or_conflict("A device in this receipt was registered at the same time by someone else; nothing was stored.")

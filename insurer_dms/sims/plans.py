@@ -1,10 +1,10 @@
 """Data plans: create, change, list and import (all or nothing); the carrier's price list the bills are checked against."""
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from .. import activity
 from ..errors import Conflict, NotFound, invalid
 from ..extensions import db
+from ..transactions import commit_or_conflict
 from ..imports import RowErrors, load_rows
 from .models import DataPlan, Sim
 from .schemas import PLAN_ALIASES, DataPlanImportRowSchema
@@ -54,12 +54,8 @@ def _code_taken(carrier, code, exclude_id=None):
 
 
 def _commit_or_conflict():
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Another writer took the same carrier and code between our check and the insert.
-        db.session.rollback()
-        raise Conflict(DUPLICATE, {"code": [DUPLICATE]}) from None
+    # Another writer took the same carrier and code between our check and the insert.
+    commit_or_conflict(DUPLICATE, "code")
 
 
 def create_plan(data):

@@ -1,11 +1,11 @@
 """The SIM registry: list, register (one or a file, all or nothing), plan and status changes, history."""
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import activity
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
+from ..transactions import commit_or_conflict
 from ..imports import RowErrors, load_rows
 from . import service
 from .models import DataPlan, Sim, SimAssignment
@@ -84,13 +84,8 @@ def _plan_problem(plan_id, carrier):
 
 
 def _commit_or_conflict():
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent registration took the ICCID or the number between our check and the insert.
-        db.session.rollback()
-        message = "Another SIM with this ICCID or terminal number was registered at the same time."
-        raise Conflict(message, {"iccid": [message]}) from None
+    # A concurrent registration took the ICCID or the number between our check and the insert.
+    commit_or_conflict("Another SIM with this ICCID or terminal number was registered at the same time.", "iccid")
 
 
 def create_sim(data):
