@@ -31,3 +31,9 @@ def paginate(stmt, page=1, page_size=50):
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = db.session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)).all()
     return {"items": items, "total": total, "page": page, "page_size": page_size, "pages": max(1, -(-total // page_size))}
+
+
+def paginate_filtered(query, args):
+    """One page of ``query(**filters)``; ``args`` holds the filters plus ``page`` and ``page_size`` (PageArgs)."""
+    filters = {k: v for k, v in args.items() if k not in ("page", "page_size")}
+    return paginate(query(**filters), args["page"], args["page_size"])

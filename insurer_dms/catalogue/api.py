@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from .. import activity
 from ..auth.access import OPS, require
 from ..imports import read_upload
-from ..paging import page_schema, paginate
+from ..paging import page_schema, paginate_filtered
 from . import service
 from .schemas import (
     CatalogueEntryPatchSchema,
@@ -27,8 +27,7 @@ class Entries(MethodView):
     @blp.response(200, page_schema(CatalogueEntrySchema, "CatalogueEntryPage"))
     def get(self, args):
         """List catalogue entries, with search and filters."""
-        page, page_size = args.pop("page"), args.pop("page_size")
-        return paginate(service.entries_query(**args), page, page_size)
+        return paginate_filtered(service.entries_query, args)
 
     @require(OPS)
     @blp.arguments(CatalogueEntrySchema)

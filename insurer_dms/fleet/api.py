@@ -6,7 +6,7 @@ from flask_smorest.fields import Upload
 
 from ..auth.access import OPS, require
 from ..imports import read_upload
-from ..paging import page_schema, paginate
+from ..paging import page_schema, paginate_filtered
 from . import service
 from .schemas import (
     EligibilityArgs,
@@ -27,11 +27,6 @@ from .schemas import (
 blp = Blueprint("fleet_api", __name__, url_prefix="/api", description="Operators, trucks and policies")
 
 
-def _page(args, query):
-    page, page_size = args.pop("page"), args.pop("page_size")
-    return paginate(query(**args), page, page_size)
-
-
 @blp.route("/operators")
 class Operators(MethodView):
     @require(OPS)
@@ -39,7 +34,7 @@ class Operators(MethodView):
     @blp.response(200, page_schema(OperatorSchema, "OperatorPage"))
     def get(self, args):
         """List operators (search by name or credit code)."""
-        return _page(args, service.operator_query)
+        return paginate_filtered(service.operator_query, args)
 
     @require(OPS)
     @blp.arguments(OperatorSchema)
@@ -72,7 +67,7 @@ class Trucks(MethodView):
     @blp.response(200, page_schema(TruckSchema, "TruckPage"))
     def get(self, args):
         """List trucks (search by plate or VIN; filter by county, operator, heavy, vehicle type)."""
-        return _page(args, service.truck_query)
+        return paginate_filtered(service.truck_query, args)
 
     @require(OPS)
     @blp.arguments(TruckSchema)
@@ -118,7 +113,7 @@ class Policies(MethodView):
     @blp.response(200, page_schema(PolicySchema, "PolicyPage"))
     def get(self, args):
         """List policies (search by number or plate; filter by truck, kind, in force on a day)."""
-        return _page(args, service.policy_query)
+        return paginate_filtered(service.policy_query, args)
 
     @require(OPS)
     @blp.arguments(PolicySchema)

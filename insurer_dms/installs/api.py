@@ -1,10 +1,12 @@
 """REST API for work orders (ops; contractors see and close their own company's) and contractor companies (ops)."""
+from functools import partial
+
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from ..auth.access import CONTRACTOR, OPS, require
-from ..paging import PageArgs, page_schema, paginate
+from ..paging import PageArgs, page_schema, paginate_filtered
 from . import service
 from .schemas import (
     AssignSchema,
@@ -33,8 +35,7 @@ class WorkOrders(MethodView):
     @blp.response(200, page_schema(WorkOrderSchema, "WorkOrderPage"))
     def get(self, args):
         """List work orders (a contractor sees only its own company's)."""
-        page, page_size = args.pop("page"), args.pop("page_size")
-        return paginate(service.orders_query(current_user, **args), page, page_size)
+        return paginate_filtered(partial(service.orders_query, current_user), args)
 
     @require(OPS)
     @blp.arguments(WorkOrderCreateSchema)
@@ -130,7 +131,7 @@ class Companies(MethodView):
     @blp.response(200, page_schema(CompanySchema, "ContractorCompanyPage"))
     def get(self, args):
         """List contractor companies with their installation fee."""
-        return paginate(service.companies_query(), args["page"], args["page_size"])
+        return paginate_filtered(service.companies_query, args)
 
 
 @blp.route("/contractor-companies/<int:company_id>")

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from ..auth.access import OPS, require
 from ..imports import read_upload
-from ..paging import page_schema, paginate
+from ..paging import page_schema, paginate_filtered
 from . import service
 from .schemas import (
     DeviceArgs,
@@ -23,10 +23,6 @@ from .schemas import (
 blp = Blueprint("inventory_api", __name__, url_prefix="/api", description="Purchase orders, receiving and devices")
 
 
-def _page_args(args):
-    return args.pop("page"), args.pop("page_size")
-
-
 @blp.route("/purchase-orders")
 class PurchaseOrders(MethodView):
     @require(OPS)
@@ -34,8 +30,7 @@ class PurchaseOrders(MethodView):
     @blp.response(200, page_schema(PurchaseOrderSchema, "PurchaseOrderPage"))
     def get(self, args):
         """List purchase orders (search by number or supplier, filter by order date)."""
-        page, page_size = _page_args(args)
-        return paginate(service.purchase_orders_query(**args), page, page_size)
+        return paginate_filtered(service.purchase_orders_query, args)
 
     @require(OPS)
     @blp.arguments(PurchaseOrderInSchema)
@@ -84,8 +79,7 @@ class Devices(MethodView):
     @blp.response(200, page_schema(DeviceSchema, "DevicePage"))
     def get(self, args):
         """List devices (filter by state, catalogue entry, purchase order; search serial/terminal ID/IMEI)."""
-        page, page_size = _page_args(args)
-        return paginate(service.devices_query(**args), page, page_size)
+        return paginate_filtered(service.devices_query, args)
 
 
 @blp.route("/devices/<int:device_id>")

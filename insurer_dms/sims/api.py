@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from ..auth.access import OPS, require
 from ..imports import read_upload
-from ..paging import page_schema, paginate
+from ..paging import page_schema, paginate_filtered
 from . import plans, registry
 from .schemas import (
     DataPlanListArgs,
@@ -36,8 +36,7 @@ class DataPlans(MethodView):
     @blp.response(200, page_schema(DataPlanSchema, "DataPlanPage"))
     def get(self, args):
         """List data plans, by carrier and code."""
-        page, page_size = args.pop("page"), args.pop("page_size")
-        return paginate(plans.plans_query(**args), page, page_size)
+        return paginate_filtered(plans.plans_query, args)
 
     @require(OPS)
     @blp.arguments(DataPlanSchema)
@@ -84,8 +83,7 @@ class Sims(MethodView):
     @blp.response(200, page_schema(SimSchema, "SimPage"))
     def get(self, args):
         """List SIMs, filtered by carrier, status, plan, or part of the ICCID or number."""
-        page, page_size = args.pop("page"), args.pop("page_size")
-        return paginate(registry.sims_query(**args), page, page_size)
+        return paginate_filtered(registry.sims_query, args)
 
     @require(OPS)
     @blp.arguments(SimCreateSchema)

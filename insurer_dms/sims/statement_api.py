@@ -8,7 +8,7 @@ from flask_smorest.fields import Upload
 
 from ..auth.access import OPS, require
 from ..imports import read_upload
-from ..paging import PageArgs, page_schema, paginate
+from ..paging import PageArgs, page_schema, paginate_filtered
 from . import statements
 from .models import CARRIERS, STATEMENT_STATES
 
@@ -71,8 +71,7 @@ class Statements(MethodView):
     @blp.response(200, page_schema(StatementSchema, "StatementPage"))
     def get(self, args):
         """List statements (filters: carrier, period, status), newest month first."""
-        page, page_size = args.pop("page"), args.pop("page_size")
-        return paginate(statements.statements_query(**args), page, page_size)
+        return paginate_filtered(statements.statements_query, args)
 
     @require(OPS)
     @blp.arguments(StatementUploadSchema, location="files")

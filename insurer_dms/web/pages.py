@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from ..errors import DomainError, ImportFailed
 from ..imports import read_upload
-from ..paging import paginate
+from ..paging import paginate_filtered
 
 
 def list_filters(schema):
@@ -21,8 +21,7 @@ def list_filters(schema):
 def listing(schema, query):
     """One page of ``query(**filters)`` with the filters read by ``schema``; returns (page, filters)."""
     args = list_filters(schema)
-    page, page_size = args.pop("page"), args.pop("page_size")
-    return paginate(query(**args), page, page_size), args
+    return paginate_filtered(query, args), {k: v for k, v in args.items() if k not in ("page", "page_size")}
 
 
 def pager_args():
