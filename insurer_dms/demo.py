@@ -171,6 +171,55 @@ def _installs(rng, today):
     return len(order_ids), len(closed), len(seen)
 
 
+PLANS_CSV = """code,carrier,monthly_fee,allowance_mb,overage_per_mb
+CM-IOT-1G,china_mobile,10.00,1024,0.29
+CM-IOT-3G,china_mobile,20.00,3072,0.20
+CM-IOT-10G,china_mobile,45.50,10240,0.10
+"""
+
+
+def _sim_bill(rng, today):
+    """Plans on the installed SIMs and last month's China Mobile statement, reconciled through the real job.
+
+    Most lines are right; a few are overbilled, some devices sent no data (probably offline), a few SIMs on the bill
+    are not ours, one line is repeated, and a few of our SIMs are missing from it.
+    """
+    from .sims import plans, registry
+    from .sims.charges import expected_charge
+    from .sims.models import DataPlan, Sim
+    from .sims.statements import ingest_statement
+
+    plans.import_plans(PLANS_CSV.encode("utf-8"), "demo-data-plans.csv")
+    plan_list = db.session.scalars(select(DataPlan).order_by(DataPlan.monthly_fee)).all()
+    sims = db.session.scalars(select(Sim).where(Sim.status == "active").order_by(Sim.id)).all()
+    for sim in sims:
+        registry.update_sim(sim.id, {"plan_id": rng.choices(plan_list, weights=(2, 5, 3))[0].id})
+    last_month = today.replace(day=1) - dt.timedelta(days=1)
+    period = f"{last_month:%Y-%m}"
+    rows = []
+    for i, sim in enumerate(db.session.scalars(select(Sim).where(Sim.status == "active").order_by(Sim.id))):
+        if i % 40 == 7:
+            continue  # missing from the bill
+        data_kb = 0 if i % 25 == 3 else rng.randrange(200_000, sim.plan.allowance_mb * 1024 * 2)
+        charge = expected_charge(sim.plan, sim.status, sim.activated_on, sim.deactivated_on, period, data_kb)
+        if charge.active_days == 0:
+            continue
+        plan_fee, overage = charge.plan_part, charge.overage_part
+        if i % 30 == 11:
+            plan_fee += Decimal("5.00")  # overbilled
+        rows.append([sim.iccid, sim.msisdn, period, data_kb, rng.randrange(0, 30), plan_fee, overage, plan_fee + overage])
+    for n in range(3):  # SIMs that are not ours
+        rows.append([_iccid(900_000 + n), f"1440{900_000 + n:09d}", period, 512_000, 2, "20.00", "0.00", "20.00"])
+    if rows:
+        rows.append(list(rows[0]))  # billed twice
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(("ICCID", "号码", "账期", "使用流量(KB)", "短信(条)", "套餐费(元)", "超套费(元)", "合计(元)"))
+    writer.writerows(rows)
+    statement, _ = ingest_statement(out.getvalue().encode("utf-8-sig"), f"statement-china_mobile-{period}.csv", "china_mobile")
+    return statement
+
+
 def load_demo(trucks=2000, seed=2021):
     """Load the demo; yields lines to print. Does nothing but print the logins when already loaded."""
     from .auth.models import User
@@ -190,9 +239,12 @@ def load_demo(trucks=2000, seed=2021):
         rows = _fleet_rows(trucks, rng, dt.date.today())
         result = import_policy_export(to_csv(rows), "demo-policy-export.csv")
         orders, installed, online = _installs(rng, dt.date.today())
+        statement = _sim_bill(rng, dt.date.today())
         yield f"demo data loaded: {len(CATALOGUE)} catalogue entries, {devices} devices, {trucks} trucks, {len(rows)} policies"
         yield f"policy import: {result}"
         yield f"work orders: {orders} opened, {installed} closed with evidence, {online} seen online by the platform"
+        yield (f"SIM statement {statement.carrier} {statement.period}: {statement.line_count} lines, billed "
+               f"{statement.billed_total} CNY, expected {statement.expected_total} CNY ({statement.status})")
     else:
         from .fleet.models import Truck
 

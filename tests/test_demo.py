@@ -8,6 +8,7 @@ from insurer_dms.fleet.models import Policy, Truck
 from insurer_dms.installs.models import Installation, OnlineStatusImport, WorkOrder, WorkOrderPhoto
 from insurer_dms.inventory.models import Device
 from insurer_dms.ledger.models import LedgerEntry
+from insurer_dms.sims.models import ReconciliationResult, Statement
 
 
 def _count(model, *where):
@@ -40,6 +41,13 @@ def test_demo_load_gives_every_role_a_login_and_a_chaozhou_fleet(app):
         status_import = db.session.scalars(select(OnlineStatusImport)).one()
         assert status_import.status == "done" and status_import.connected == states["connected"]
         assert [row["value"] for row in status_import.unmatched] == ["1440999999999"]
+        # last month's SIM bill, reconciled: some of everything the reconciliation looks for
+        statement = db.session.scalars(select(Statement)).one()
+        assert statement.status == "done"
+        outcomes = dict(db.session.execute(select(ReconciliationResult.outcome, func.count()).group_by(ReconciliationResult.outcome)).all())
+        assert outcomes["unknown_sim"] == 3 and outcomes["duplicate_line"] == 1 and outcomes["matched"] > 0
+        billed = db.session.scalar(select(func.sum(LedgerEntry.amount)).where(LedgerEntry.category.in_(("sim_plan_fee", "sim_overage"))))
+        assert billed == statement.billed_total
 
 
 def test_demo_load_twice_changes_nothing(app):
