@@ -9,7 +9,7 @@ from ..auth.access import CONTRACTOR, OPS, public, require
 from . import evidence, uploads
 from .models import PHOTO_KINDS
 
-blp = Blueprint("installs_evidence_api", __name__, url_prefix="/api", description="installs: evidence photos")
+blp = Blueprint("installs_evidence_api", __name__, url_prefix="/api", description="Evidence photos of work orders: presigned uploads and their registration")
 
 IMAGE_BODY = {"schema": {"type": "string", "format": "binary"}}
 

@@ -9,7 +9,7 @@ from ..paging import PageArgs, page_schema
 from . import reconciliation, reconciliation_report
 from .models import OUTCOMES
 
-blp = Blueprint("sims_reconciliation_api", __name__, url_prefix="/api", description="sims: reconciliation")
+blp = Blueprint("sims_reconciliation_api", __name__, url_prefix="/api", description="Reconciliation of carrier statements: summary, results, discrepancy exports")
 
 Money = lambda **kw: ma.fields.Decimal(as_string=True, places=2, **kw)  # noqa: E731
 
