@@ -7,6 +7,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 
 from ..paging import PageArgs
+from ..validity import check_validity
 from .models import DEVICE_TYPES
 
 MAX_PRICE = Decimal("9999999999.99")  # Numeric(12, 2)
@@ -27,12 +28,6 @@ class MoneyField(ma.fields.Decimal):
         return super()._format_num(num)
 
     default_error_messages = {"places": "At most two decimal places (CNY fen)."}
-
-
-def _check_validity(data):
-    valid_from, valid_to = data.get("valid_from"), data.get("valid_to")
-    if valid_from and valid_to and valid_to < valid_from:
-        raise ma.ValidationError("Must be on or after valid_from.", "valid_to")
 
 
 class CatalogueEntrySchema(ma.Schema):
@@ -60,7 +55,7 @@ class CatalogueEntrySchema(ma.Schema):
 
     @ma.validates_schema
     def _validity_ordered(self, data, **kwargs):
-        _check_validity(data)
+        check_validity(data)
 
 
 class CatalogueEntryPatchSchema(CatalogueEntrySchema):
@@ -197,7 +192,7 @@ class CatalogueImportRowSchema(ma.Schema):
 
     @ma.validates_schema
     def _validity_ordered(self, data, **kwargs):
-        _check_validity(data)
+        check_validity(data)
 
 
 # Header names accepted for each field (matched ignoring case and spaces).

@@ -7,6 +7,7 @@ from flask_smorest.fields import Upload
 
 from ..catalogue.schemas import MAX_PRICE, FileDate, FileMoney, MoneyField
 from ..paging import PageArgs
+from ..validity import check_validity
 from .models import CARRIERS, SIM_STATES
 
 # When a plan file or body gives no start of validity: before any SIM of the programme (2021) was billed.
@@ -17,12 +18,6 @@ MAX_INT = 2_147_483_647  # Integer columns
 def _fee(**kwargs):
     """CNY, two decimals at most, zero allowed (a plan may be free of a fee or of overage)."""
     return MoneyField(validate=ma.validate.Range(min=Decimal("0"), max=MAX_PRICE), **kwargs)
-
-
-def _check_validity(data):
-    valid_from, valid_to = data.get("valid_from"), data.get("valid_to")
-    if valid_from and valid_to and valid_to < valid_from:
-        raise ma.ValidationError("Must be on or after valid_from.", "valid_to")
 
 
 # ---- data plans ---------------------------------------------------------------------------------------
@@ -46,7 +41,7 @@ class DataPlanSchema(ma.Schema):
 
     @ma.validates_schema
     def _validity_ordered(self, data, **kwargs):
-        _check_validity(data)
+        check_validity(data)
 
 
 class DataPlanPatchSchema(ma.Schema):
@@ -63,7 +58,7 @@ class DataPlanPatchSchema(ma.Schema):
 
     @ma.validates_schema
     def _validity_ordered(self, data, **kwargs):
-        _check_validity(data)
+        check_validity(data)
 
 
 class DataPlanListArgs(PageArgs):
@@ -114,7 +109,7 @@ class DataPlanImportRowSchema(ma.Schema):
 
     @ma.validates_schema
     def _validity_ordered(self, data, **kwargs):
-        _check_validity(data)
+        check_validity(data)
 
 
 PLAN_ALIASES = {
