@@ -9,7 +9,7 @@ from .errors import register_error_handlers
 from .extensions import api, babel, csrf, db, login, migrate
 
 # Domain packages, each with api.py (REST, blueprint ``blp``) and views.py (pages, blueprint ``bp``).
-DOMAINS = ("auth", "catalogue", "inventory", "fleet", "sims", "ledger", "installs")
+DOMAINS = ("auth", "catalogue", "inventory", "fleet", "sims", "ledger", "installs", "maintenance", "audits")
 # Further REST modules of a domain, each with its own blueprint ``blp``.
 EXTRA_APIS = {"installs": ("access_api", "evidence_api"), "sims": ("statement_api", "reconciliation_api")}
 

@@ -23,6 +23,12 @@ def _database_url():
     return url
 
 
+def _hours(spec):
+    """``"urgent=24,high=48"`` -> {"urgent": 24.0, "high": 48.0}."""
+    pairs = (item.split("=", 1) for item in spec.split(",") if item.strip())
+    return {name.strip(): float(value) for name, value in pairs}
+
+
 def from_environment():
     """The configuration mapping the application factory starts from."""
     return {
@@ -70,4 +76,11 @@ def from_environment():
         # Test-only: seconds a reconciliation sleeps between its steps, so a test can kill a worker mid-run.
         "STATEMENT_MAX_BYTES": int(os.environ.get("STATEMENT_MAX_BYTES", 256 * 1024 * 1024)),
         "RECONCILE_STEP_DELAY": float(os.environ.get("RECONCILE_STEP_DELAY", 0)),
+        # Maintenance tickets: SLA hours per priority ("urgent=24,high=48,normal=72,low=168"), the share of the
+        # SLA after which a ticket is at risk, and how long a connected device may be unseen before it gets a ticket.
+        "TICKET_SLA_HOURS": _hours(os.environ.get("TICKET_SLA_HOURS", "urgent=24,high=48,normal=72,low=168")),
+        "TICKET_AT_RISK_SHARE": float(os.environ.get("TICKET_AT_RISK_SHARE", 0.8)),
+        "OFFLINE_TICKET_DAYS": int(os.environ.get("OFFLINE_TICKET_DAYS", 3)),
+        # No-premium-increase audit: an unexplained residual above this many CNY is a finding.
+        "AUDIT_RESIDUAL_TOLERANCE": os.environ.get("AUDIT_RESIDUAL_TOLERANCE", "1.00"),
     }
