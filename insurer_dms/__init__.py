@@ -11,7 +11,10 @@ from .extensions import api, babel, csrf, db, login, migrate
 # Domain packages, each with api.py (REST, blueprint ``blp``) and views.py (pages, blueprint ``bp``).
 DOMAINS = ("auth", "catalogue", "inventory", "fleet", "sims", "ledger", "installs", "maintenance", "audits")
 # Further REST modules of a domain, each with its own blueprint ``blp``.
-EXTRA_APIS = {"installs": ("access_api", "evidence_api"), "sims": ("statement_api", "reconciliation_api")}
+EXTRA_APIS = {"installs": ("access_api", "evidence_api"), "sims": ("statement_api", "reconciliation_api"),
+              "maintenance": ("road_check_api", "sla_api"), "audits": ("query_api",)}
+# Further page modules of a domain, each with its own blueprint ``bp``.
+EXTRA_VIEWS = {"maintenance": ("road_check_views", "sla_views"), "audits": ("reviewer_views",)}
 
 
 def _locale():
@@ -41,6 +44,11 @@ def nav_links():
         ("sims.list_sims", _("SIMs")),
         ("sims.list_plans", _("Data plans")),
         ("sims.list_statements", _("Statements")),
+        ("maintenance.list_tickets", _("Tickets")),
+        ("maintenance_sla.sla_page", _("SLA")),
+        ("maintenance_road_checks.road_checks_page", _("Road checks")),
+        ("audits.list_audits", _("Audits")),
+        ("ledger.costs_page", _("Costs")),
     ]
     return [(e, label) for e, label in wanted if e in current_app.view_functions]
 
@@ -87,6 +95,8 @@ def create_app(overrides=None):
         for extra in EXTRA_APIS.get(name, ()):
             api.register_blueprint(importlib.import_module(f".{name}.{extra}", __name__).blp)
         app.register_blueprint(importlib.import_module(f".{name}.views", __name__).bp)
+        for extra in EXTRA_VIEWS.get(name, ()):
+            app.register_blueprint(importlib.import_module(f".{name}.{extra}", __name__).bp)
     from .web import views as web_views
 
     app.register_blueprint(web_views.bp)

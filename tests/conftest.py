@@ -245,7 +245,7 @@ def login_as(app, live_server, page):
 
 # --- RQ: a real Redis and a real worker process -------------------------------------------------
 
-REDIS_TEST_DB = 15  # the tests flush this database; never db 0
+REDIS_TEST_DB = int(os.environ.get("TEST_REDIS_DB", 15))  # the tests flush this database; never db 0
 
 
 def _redis_url():

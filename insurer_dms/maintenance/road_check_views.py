@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("maintenance_road_checks", __name__, template_folder="templates")
