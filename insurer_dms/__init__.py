@@ -26,31 +26,46 @@ def _locale():
     return "zh_CN" if best.startswith("zh") else "en"
 
 
-def nav_links():
-    """Links in the top bar for operations staff: (endpoint, label), those whose page exists."""
+def nav_groups(role):
+    """The top bar's links for ``role``, in groups: [(group label, [(endpoint, label, element id)])].
+
+    Only links whose page exists are kept, and empty groups dropped.
+    """
     from flask import current_app
     from flask_babel import gettext as _
 
-    wanted = [
-        ("catalogue.list_entries", _("Catalogue")),
-        ("inventory.list_purchase_orders", _("Purchase orders")),
-        ("inventory.list_devices", _("Devices")),
-        ("fleet.list_trucks", _("Trucks")),
-        ("fleet.list_policies", _("Policies")),
-        ("fleet.import_page", _("Policy import")),
-        ("installs.list_work_orders", _("Work orders")),
-        ("installs.progress_page", _("Progress")),
-        ("installs.online_status_page", _("Online status")),
-        ("sims.list_sims", _("SIMs")),
-        ("sims.list_plans", _("Data plans")),
-        ("sims.list_statements", _("Statements")),
-        ("maintenance.list_tickets", _("Tickets")),
-        ("maintenance_sla.sla_page", _("SLA")),
-        ("maintenance_road_checks.road_checks_page", _("Road checks")),
-        ("audits.list_audits", _("Audits")),
-        ("ledger.costs_page", _("Costs")),
-    ]
-    return [(e, label) for e, label in wanted if e in current_app.view_functions]
+    if role == "ops":
+        wanted = [
+            (_("Procurement"), [("catalogue.list_entries", _("Catalogue")),
+                                ("inventory.list_purchase_orders", _("Purchase orders")),
+                                ("inventory.list_devices", _("Devices"))]),
+            (_("Fleet"), [("fleet.list_trucks", _("Trucks")), ("fleet.list_policies", _("Policies")),
+                          ("fleet.import_page", _("Policy import"))]),
+            (_("Installation"), [("installs.list_work_orders", _("Work orders")),
+                                 ("installs.progress_page", _("Progress")),
+                                 ("installs.online_status_page", _("Online status"))]),
+            (_("SIM cards"), [("sims.list_sims", _("SIMs")), ("sims.list_plans", _("Data plans")),
+                              ("sims.list_statements", _("Statements"))]),
+            (_("Maintenance"), [("maintenance.list_tickets", _("Tickets")), ("maintenance_sla.sla_page", _("SLA")),
+                                ("maintenance_road_checks.road_checks_page", _("Road checks"))]),
+            (_("Audit and costs"), [("audits.list_audits", _("Audits")), ("audits_reviewer.ops_queries", _("Queries")),
+                                    ("ledger.costs_page", _("Costs"))]),
+        ]
+    elif role == "contractor":
+        wanted = [("", [("installs.my_orders", _("My orders"), "nav-my-orders"),
+                        ("maintenance.my_tickets", _("My tickets"), "nav-my-tickets")])]
+    elif role == "reviewer":
+        wanted = [("", [("audits_reviewer.portal", _("Audit reports"), "nav-reports"),
+                        ("audits_reviewer.queries", _("My queries"), "nav-queries")])]
+    else:
+        wanted = []
+    groups = []
+    for group, links in wanted:
+        kept = [(link[0], link[1], link[2] if len(link) > 2 else None) for link in links
+                if link[0] in current_app.view_functions]
+        if kept:
+            groups.append((group, kept))
+    return groups
 
 
 def create_app(overrides=None):
@@ -107,7 +122,7 @@ def create_app(overrides=None):
 
         from .labels import label
 
-        return {"nav_links": nav_links, "get_locale": get_locale, "label": label}
+        return {"nav_groups": nav_groups, "get_locale": get_locale, "label": label}
 
     from .cli import register_cli
 
