@@ -83,4 +83,6 @@ def from_environment():
         "OFFLINE_TICKET_DAYS": int(os.environ.get("OFFLINE_TICKET_DAYS", 3)),
         # No-premium-increase audit: an unexplained residual above this many CNY is a finding.
         "AUDIT_RESIDUAL_TOLERANCE": os.environ.get("AUDIT_RESIDUAL_TOLERANCE", "1.00"),
+        # Largest attachment operations may add to an answer to a reviewer's query (PDF, JPEG, PNG or XLSX).
+        "QUERY_ATTACHMENT_MAX_BYTES": int(os.environ.get("QUERY_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)),
     }

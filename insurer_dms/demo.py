@@ -7,12 +7,16 @@ import csv
 import datetime as dt
 import io
 import random
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from .extensions import db
 from .luhn import check_digit
+from .types import utcnow
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 DEMO_PASSWORD = "demo-password"
 OPS_EMAIL = "ops@demo.insurer.cn"
@@ -77,10 +81,24 @@ def _fleet_rows(trucks, rng, today):
             years = [start.replace(year=start.year - 1)] + ([] if lapsed else [start])
             if rng.random() < 0.8:
                 years.insert(0, start.replace(year=start.year - 2))
-            for year_start in years:
-                for kind in ("商业险", "交强险"):
-                    rows.append(builder.policy(truck, kind, year_start))
+            policies = [builder.policy(truck, kind, year_start) for year_start in years for kind in ("商业险", "交强险")]
+            rows += _steady_pricing(policies, raise_last=made % 40 == 0)
     return rows
+
+
+def _steady_pricing(policies, raise_last=False):
+    """One autonomous coefficient for all of a truck's commercial policies, as the programme requires; with
+    ``raise_last`` the latest one is 0.10 higher (what the no-premium-increase audit exists to find)."""
+    commercial = sorted((p for p in policies if p["险种"] == "商业险"), key=lambda p: p["起保日期"])
+    if not commercial:
+        return policies
+    steady = Decimal(commercial[0]["自主定价系数"])
+    for i, policy in enumerate(commercial):
+        autonomous = steady + Decimal("0.10") if raise_last and i == len(commercial) - 1 and i > 0 else steady
+        policy["自主定价系数"] = str(autonomous)
+        premium = Decimal(policy["基准保费"]) * Decimal(policy["NCD系数"]) * autonomous * Decimal(policy["交通违法系数"])
+        policy["保费"] = str(premium.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return policies
 
 
 def _serial(prefix, n):
@@ -220,6 +238,94 @@ def _sim_bill(rng, today):
     return statement
 
 
+FAULTS = (("camera_fault", "urgent", "驾驶员反映DSM摄像头黑屏"), ("power_wiring", "high", "设备频繁重启，疑似供电线松动"),
+          ("physical_damage", "normal", "主机外壳破损"), ("camera_covered", "high", "前向摄像头被遮挡"),
+          ("sim_fault", "normal", "终端提示无SIM卡"), ("other", "low", "司机要求调整显示屏位置"))
+
+
+def _maintenance(rng, now):
+    """Tickets in every state: reported faults opened over the last days (some past their SLA), worked by the
+    contractors with costs, one device replaced, a few closed; then the SLA job's marks and a road-check file."""
+    from .auth.models import ContractorCompany, User
+    from .fleet.models import Truck
+    from .installs.models import Installation
+    from .inventory.models import Device
+    from .maintenance import service, sla, tickets
+    from .maintenance.road_checks import import_findings, summary
+
+    ops = db.session.scalar(select(User).where(User.email == OPS_EMAIL))
+    companies = db.session.scalars(select(ContractorCompany).order_by(ContractorCompany.id)).all()
+    mounted = db.session.execute(select(Installation.truck_id, Installation.device_id)
+                                 .where(Installation.removed_at.is_(None)).order_by(Installation.id)).all()
+    rng.shuffle(mounted)
+    opened = []
+    for i, (truck_id, device_id) in enumerate(mounted[:min(18, len(mounted) - 3)]):  # 3 left for the road check
+        category, priority, note = FAULTS[i % len(FAULTS)]
+        at = now - dt.timedelta(hours=rng.randrange(2, 120))
+        ticket, _ = tickets.signal(truck_id, category, "operator_call", note=note, device_id=device_id,
+                                   priority=priority, at=at)
+        db.session.commit()
+        opened.append(ticket.id)
+    spare = db.session.scalars(select(Device.serial).where(Device.status == "in_stock").order_by(Device.id)).all()
+    for i, ticket_id in enumerate(opened):
+        if i % 6 == 5:
+            continue  # still waiting for a contractor
+        service.assign(ticket_id, companies[i % len(companies)].id)
+        if i % 6 == 4:
+            continue  # assigned, not started
+        service.start(ops, ticket_id)
+        if i % 6 == 3:
+            continue  # in progress
+        service.add_cost(ticket_id, "travel", Decimal(rng.choice(("40.00", "60.00", "85.00"))), "往返交通")
+        if i == 0 and spare:
+            service.resolve(ops, ticket_id, {"resolution": "device_replaced", "note": "主机损坏，整机更换",
+                                             "device_serial": spare[0]})
+        else:
+            service.add_cost(ticket_id, "maintenance_labour", Decimal("120.00"), "上门检修")
+            if i % 6 == 1:
+                service.add_cost(ticket_id, "parts", Decimal("95.00"), "摄像头线束")
+            service.resolve(ops, ticket_id, {"resolution": "repaired_on_site", "note": "已现场修复并确认在线"})
+        if i % 6 == 0:
+            service.close(ticket_id, "已核实平台在线")
+    marked = sla.mark_sla(now)
+    db.session.commit()
+    # A road check last week: findings on trucks with devices, one truck of ours without, one plate not ours.
+    day = (now - dt.timedelta(days=5)).astimezone(LOCAL_TZ).date()
+    found = zip((db.session.get(Truck, truck_id).plate for truck_id, _ in mounted[len(opened):]),
+                (("G15沈海高速潮州段", "设备损坏"), ("国道324线庵埠路段", "摄像头遮挡"), ("潮汕环线高速", "不在线")))
+    lines = ["检查日期,车牌号码,地点,检查结果"] + [f"{day},{plate},{place},{finding}" for plate, (place, finding) in found]
+    bare = db.session.scalar(select(Truck.plate).where(Truck.id.not_in(select(Installation.truck_id)))
+                             .order_by(Truck.id).limit(1))
+    if bare:
+        lines.append(f"{day},{bare},潮州港货运站,未安装设备")
+    lines.append(f"{day},粤U00000,潮州港货运站,未安装设备")
+    road_check = import_findings("\n".join(lines).encode("utf-8"), "road-check-demo.csv", user_id=ops.id)
+    return len(opened), marked, summary(road_check)
+
+
+def _audit(today):
+    """The last full quarter audited (with its worked cases from audits.samples), published; a reviewer's query
+    on a finding, answered by operations."""
+    from .audits import queries, samples, service as audits
+    from .auth.models import User
+
+    quarter_first = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    period_from = (quarter_first - dt.timedelta(days=1)).replace(day=1)
+    period_from = period_from.replace(month=(period_from.month - 1) // 3 * 3 + 1)
+    samples.seed_renewal_history(period_from)
+    ops = db.session.scalar(select(User).where(User.email == OPS_EMAIL))
+    reviewer = db.session.scalar(select(User).where(User.email == REVIEWER_EMAIL))
+    audit = audits.create_audit(period_from, samples.quarter_end(period_from), user_id=ops.id)
+    if audit.status != "draft":
+        return audit
+    audit = audits.publish(audit.id, user_id=ops.id)
+    finding = audit.findings[0] if audit.findings else None
+    if finding is not None:
+        query = queries.raise_query(reviewer, audit.id, finding.id, "请说明该车续保时自主定价系数上调的依据。")
+        queries.answer(ops, query.id, "该车上年度出险三次，核保依据附后。")
+    return audit
+
+
 def load_demo(trucks=2000, seed=2021):
     """Load the demo; yields lines to print. Does nothing but print the logins when already loaded."""
     from .auth.models import User
@@ -240,11 +346,16 @@ def load_demo(trucks=2000, seed=2021):
         result = import_policy_export(to_csv(rows), "demo-policy-export.csv")
         orders, installed, online = _installs(rng, dt.date.today())
         statement = _sim_bill(rng, dt.date.today())
+        tickets, marked, road_check = _maintenance(rng, utcnow())
+        audit = _audit(dt.date.today())
         yield f"demo data loaded: {len(CATALOGUE)} catalogue entries, {devices} devices, {trucks} trucks, {len(rows)} policies"
         yield f"policy import: {result}"
         yield f"work orders: {orders} opened, {installed} closed with evidence, {online} seen online by the platform"
         yield (f"SIM statement {statement.carrier} {statement.period}: {statement.line_count} lines, billed "
                f"{statement.billed_total} CNY, expected {statement.expected_total} CNY ({statement.status})")
+        yield f"maintenance: {tickets} reported faults worked by the contractors; SLA marks {marked}; road check {road_check}"
+        yield (f"audit {audit.scope} v{audit.version}: {audit.status}, {audit.renewals_audited} renewals, "
+               f"{audit.findings_count} findings, excess {audit.excess_total} CNY")
     else:
         from .fleet.models import Truck
 

@@ -20,6 +20,11 @@ def _actions():
         "import": _("imported"),
         "receive": _("received"),
         "revoke": _("revoked"),
+        "publish": _("published"),
+        "answer": _("answered"),
+        "accept": _("accepted"),
+        "uphold": _("upheld"),
+        "correct": _("corrected"),
     }
 
 
@@ -51,6 +56,82 @@ def photo_kind_labels():
 
 def sim_state_labels():
     return {"in_stock": _("In stock"), "active": _("Active"), "suspended": _("Suspended"), "retired": _("Retired")}
+
+
+def ledger_category_labels():
+    return {
+        "device_purchase": _("Device purchase"), "installation_fee": _("Installation fee"),
+        "sim_plan_fee": _("SIM plan fee"), "sim_overage": _("SIM overage"), "maintenance_labour": _("Maintenance labour"),
+        "parts": _("Parts"), "travel": _("Travel"), "premium_refund": _("Premium refund"),
+    }
+
+
+def _ledger_sources():
+    return {
+        "purchase_order_line": _("Purchase order line"), "work_order": _("Work order"),
+        "statement_line": _("Statement line"), "ticket": _("Ticket"), "finding_query": _("Audit query"),
+    }
+
+
+def ticket_category_labels():
+    return {
+        "camera_fault": _("Camera fault"), "device_offline": _("Device offline"), "sim_fault": _("SIM fault"),
+        "power_wiring": _("Power or wiring"), "physical_damage": _("Physical damage"),
+        "camera_covered": _("Camera covered or tampered"), "removal_request": _("Removal request"), "other": _("Other"),
+    }
+
+
+def sla_state_labels():
+    return {"on_track": _("On track"), "at_risk": _("At risk"), "breached": _("Breached")}
+
+
+def ticket_source_labels():
+    return {
+        "operator_call": _("Operator's call"), "zero_usage": _("Zero data usage (reconciliation)"),
+        "platform_offline": _("Platform offline feed"), "road_check": _("Road-check finding"),
+        "contractor": _("Contractor"), "staff": _("Staff"),
+    }
+
+
+def ticket_priority_labels():
+    return {"urgent": _("Urgent"), "high": _("High"), "normal": _("Normal"), "low": _("Low")}
+
+
+def ticket_state_labels():
+    return {"open": _("Open"), "assigned": _("Assigned"), "in_progress": _("In progress"), "resolved": _("Resolved"),
+            "closed": _("Closed"), "cancelled": _("Cancelled")}
+
+
+def ticket_resolution_labels():
+    return {"repaired_on_site": _("Repaired on site"), "device_replaced": _("Device replaced"),
+            "sim_replaced": _("SIM replaced"), "no_fault_found": _("No fault found"), "back_online": _("Back online")}
+
+
+def ticket_event_labels():
+    return {"created": _("Opened"), "signal": _("Signal"), "state": _("State change"), "assigned": _("Assigned"),
+            "note": _("Note"), "photo": _("Photo"), "cost": _("Cost"), "sla": _("SLA")}
+
+
+def query_state_labels():
+    """States of a reviewer's query on an audit finding."""
+    return {"open": _("Awaiting the answer"), "answered": _("Answered"), "accepted": _("Accepted (explained)"), "upheld": _("Upheld (violation)")}
+
+
+def audit_status_labels():
+    from flask_babel import pgettext
+
+    return {"queued": pgettext("audit status", "Queued"), "running": pgettext("audit status", "Running"),
+            "draft": pgettext("audit status", "Draft"), "published": pgettext("audit status", "Published"),
+            "failed": pgettext("audit status", "Failed")}
+
+
+def finding_reason_labels():
+    return {"autonomous_rose": _("Autonomous coefficient rose"),
+            "residual_over_tolerance": _("Unexplained residual over the tolerance")}
+
+
+def policy_kind_labels():
+    return {"commercial": _("Commercial"), "compulsory": _("Compulsory")}
 
 
 def _carriers():
@@ -99,7 +180,19 @@ def _http_statuses():
     }
 
 
+def road_check_finding_labels():
+    return {"no_device": _("No device"), "device_damaged": _("Device damaged"), "camera_covered": _("Camera covered"),
+            "not_online": _("Not online")}
+
+
+def road_check_outcome_labels():
+    return {"ticket": _("Ticket opened or updated"), "work_order": _("Work order opened"),
+            "recorded": _("Recorded (no work order)"), "unknown_plate": _("Unknown plate")}
+
+
 _KINDS = {
+    "road_check_finding": road_check_finding_labels,
+    "road_check_outcome": road_check_outcome_labels,
     "role": _roles,
     "action": _actions,
     "device_state": device_state_labels,
@@ -107,7 +200,20 @@ _KINDS = {
     "order_kind": order_kind_labels,
     "photo_kind": photo_kind_labels,
     "sim_state": sim_state_labels,
+    "query_state": query_state_labels,
+    "ticket_category": ticket_category_labels,
+    "sla_state": sla_state_labels,
+    "ticket_source": ticket_source_labels,
+    "ticket_priority": ticket_priority_labels,
+    "ticket_state": ticket_state_labels,
+    "ticket_resolution": ticket_resolution_labels,
+    "ticket_event": ticket_event_labels,
     "carrier": _carriers,
+    "audit_status": audit_status_labels,
+    "finding_reason": finding_reason_labels,
+    "policy_kind": policy_kind_labels,
+    "ledger_category": ledger_category_labels,
+    "ledger_source": _ledger_sources,
     "county": _counties,
     "http_status": _http_statuses,
     "http_message": _http_messages,

@@ -24,4 +24,8 @@ def process_online_status(import_id):
         db.session.rollback()
         current_app.logger.exception("online-status import %s failed", import_id)
         online_status.fail(import_id, err)
+    else:  # new sightings: tickets for devices dark too long, notes (or resolutions) for those back online
+        from insurer_dms.queue import enqueue
+
+        enqueue("jobs.maintenance_signals.offline_sweep")
     return online_status.summary(db.session.get(OnlineStatusImport, import_id))

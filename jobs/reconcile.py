@@ -76,6 +76,10 @@ def reconcile_statement(statement_id):
         current_app.logger.exception("reconciliation of statement %s failed", statement_id)
         _record_failure(statement_id, err)
         raise
+    if result["status"] == "done":  # zero usage on installed devices -> device_offline tickets, in a job of its own
+        from insurer_dms.queue import enqueue
+
+        enqueue("jobs.maintenance_signals.statement_zero_usage", statement_id)
     if current is not None:
         current.meta["progress"] = 100
         current.save_meta()

@@ -4,7 +4,7 @@ from flask import Blueprint, render_template, request
 from .. import activity
 from ..auth.access import OPS, require
 from ..web.pages import listing, run_import
-from . import service
+from . import service, truck_overview
 from .identifiers import CHAOZHOU_DIVISIONS
 from .models import VEHICLE_TYPES
 from .schemas import OperatorArgs, PolicyArgs, TruckArgs
@@ -27,15 +27,9 @@ def list_trucks():
 @bp.route("/trucks/<int:truck_id>")
 @require(OPS)
 def truck_detail(truck_id):
-    truck = service.get_truck(truck_id)
+    record = truck_overview.overview(truck_id)
     day = service.today()
-    return render_template(
-        "fleet/truck_detail.html",
-        truck=truck,
-        day=day,
-        reasons=service.eligibility(truck, day),
-        history=activity.history("truck", truck.id),
-    )
+    return render_template("fleet/truck_detail.html", day=day, reasons=service.eligibility(record["truck"], day), **record)
 
 
 @bp.route("/policies")

@@ -98,13 +98,13 @@ def _same_device(order, serial):
 
 
 @contextmanager
-def _race_guard():
+def _race_guard(field="device_serial", message=RACE_LOST):
     """A unique index that refuses our rows (a race lost after the checks) means 409, with nothing saved."""
     try:
         yield
     except IntegrityError:
         db.session.rollback()
-        raise _conflict("device_serial", RACE_LOST)
+        raise _conflict(field, message)
 
 
 def close_order(user, order_id, data):
@@ -170,6 +170,7 @@ def _close_order(user, order_id, data):
     fee = installation_fee(order.company)
     ledger.post("installation_fee", fee, day, "work_order", order.id, truck_id=order.truck_id, device_id=device.id,
                 company_id=order.company_id, note=f"{order.kind} {order.number}")
+    ledger.attribute_device_purchase(device.id, order.truck_id, f"installed on {order.truck.plate} by {order.number}")
     return _finish(order)
 
 

@@ -54,21 +54,32 @@ def _max_bytes():
     return current_app.config["PHOTO_MAX_BYTES"]
 
 
-def presign_upload(user, order_id, kind, content_type, size):
-    """A short-lived URL the phone PUTs one photo to, straight into object storage."""
+def photo_errors(content_type, size):
+    """Field errors for a photo about to be uploaded: JPEG or PNG, within PHOTO_MAX_BYTES."""
     errors = {}
-    if kind not in PHOTO_KINDS:
-        errors["kind"] = [f"Unknown photo kind {kind!r}; expected one of {', '.join(PHOTO_KINDS)}."]
     allowed = current_app.config["PHOTO_CONTENT_TYPES"]
     if content_type not in allowed:
         errors["content_type"] = [f"Photos must be {' or '.join(allowed)}, not {content_type}."]
     if not isinstance(size, int) or size < 1 or size > _max_bytes():
         errors["size"] = [f"A photo must be between 1 byte and {_max_bytes()} bytes."]
+    return errors
+
+
+def presign_upload(user, order_id, kind, content_type, size):
+    """A short-lived URL the phone PUTs one photo to, straight into object storage."""
+    errors = photo_errors(content_type, size)
+    if kind not in PHOTO_KINDS:
+        errors["kind"] = [f"Unknown photo kind {kind!r}; expected one of {', '.join(PHOTO_KINDS)}."]
     if errors:
         raise Invalid("The photo cannot be uploaded.", errors)
     order = _order_for(user, order_id)
     _check_state(order)
     key = f"work-orders/{order.id}/{kind}-{uuid.uuid4().hex}.{EXTENSIONS[content_type]}"
+    return upload_grant(key, content_type)
+
+
+def upload_grant(key, content_type):
+    """The presigned PUT for one photo under ``key`` (S3, or the app's own signed upload target)."""
     expires = current_app.config["UPLOAD_URL_SECONDS"]
     store = storage()
     if isinstance(store, S3Storage):
@@ -127,13 +138,8 @@ def _refuse(store, key, field, message):
     raise invalid(field, message)
 
 
-def register_photo(user, order_id, kind, key):
-    """Record an uploaded photo on its order after checking the stored object; replaces an earlier one of the kind."""
-    _check_kind(kind)
-    order = _order_for(user, order_id, lock=True)
-    _check_state(order)
-    if not isinstance(key, str) or not key.startswith(f"work-orders/{order.id}/{kind}-") or ".." in key:
-        raise invalid("key", "This key was not issued for this order and photo kind; ask for a new upload URL.")
+def stored_photo(key):
+    """The uploaded object under ``key`` checked as a photo: (bytes, size, content type); a bad one is deleted."""
     store = storage()
     size = store.size(key)
     if size is None:
@@ -146,6 +152,17 @@ def register_photo(user, order_id, kind, key):
         _refuse(store, key, "content_type", "The uploaded file is not a JPEG or PNG image.")
     if not key.endswith("." + EXTENSIONS[content_type]):
         _refuse(store, key, "content_type", f"The uploaded file is {content_type}, not the type announced for the upload.")
+    return data, size, content_type
+
+
+def register_photo(user, order_id, kind, key):
+    """Record an uploaded photo on its order after checking the stored object; replaces an earlier one of the kind."""
+    _check_kind(kind)
+    order = _order_for(user, order_id, lock=True)
+    _check_state(order)
+    if not isinstance(key, str) or not key.startswith(f"work-orders/{order.id}/{kind}-") or ".." in key:
+        raise invalid("key", "This key was not issued for this order and photo kind; ask for a new upload URL.")
+    data, size, content_type = stored_photo(key)
 
     photo = db.session.scalar(select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order.id, WorkOrderPhoto.kind == kind))
     old_key = None
@@ -165,7 +182,7 @@ def register_photo(user, order_id, kind, key):
         db.session.rollback()
         raise Conflict("Another upload of this photo was registered at the same moment; try again.")
     if old_key:
-        store.delete(old_key)  # after the commit: the replaced photo is no longer evidence
+        storage().delete(old_key)  # after the commit: the replaced photo is no longer evidence
     return photo
 
 

@@ -57,6 +57,7 @@ def _read_body(max_size):
 
 def receive(token):
     """Store the PUT body under the token's key; returns (key, size)."""
+    from ..maintenance.models import TicketPhoto
     from .models import WorkOrderPhoto
 
     claims = _load(token, UPLOAD_SALT)
@@ -67,7 +68,7 @@ def receive(token):
     if not data:
         raise invalid("file", "The uploaded file is empty.")
     # Registered evidence must not be swapped under the reviewer's feet by replaying the link.
-    if db.session.query(WorkOrderPhoto.id).filter_by(object_key=claims["key"]).first():
+    if any(db.session.query(model.id).filter_by(object_key=claims["key"]).first() for model in (WorkOrderPhoto, TicketPhoto)):
         raise Conflict("This photo is already registered; ask for a new upload URL to replace it.")
     storage().put(claims["key"], data, claims["content_type"])
     return claims["key"], len(data)

@@ -15,6 +15,7 @@ from ..errors import Conflict, Invalid, NotFound, invalid
 from ..extensions import db
 from ..transactions import commit_or_conflict
 from ..imports import RowErrors, load_rows
+from ..ledger import service as ledger
 from .models import DEVICE_STATES, Device, DeviceEvent, PurchaseOrder, PurchaseOrderLine
 from .schemas import DEVICE_ROW_ALIASES, DeviceRowSchema, RawDeviceRowSchema
 
@@ -341,7 +342,7 @@ def _store(po, line, items, received_on, source=None):
     for device in devices:
         db.session.add(DeviceEvent(device_id=device.id, from_status=None, to_status="in_stock", actor=actor, note=note))
         activity.record("receive", device, after=activity.snapshot(device), note=note)
-        # Cost ledger (later issue): post line.unit_price here as this device's purchase cost.
+    ledger.book_device_purchases(devices, line, received_on)  # the purchase cost, in the receipt's transaction
     activity.record(
         "receive", po, after={"line_no": line.line_no, "count": len(devices), "serials": [d.serial for d in devices]}, note=note
     )

@@ -1,9 +1,13 @@
-"""Ledger entries: append-only; a correction is a reversing entry plus a new one."""
+"""Ledger entries: append-only; a correction is a reversing entry plus a new one.
+
+The ORM guards below refuse any UPDATE or DELETE of an entry; on PostgreSQL a trigger (migration 0006_ledger)
+refuses them whatever the client.
+"""
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text, event, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..extensions import db
 from ..types import Money, UTCDateTime, utcnow
@@ -21,24 +25,60 @@ CATEGORIES = (
 
 
 class LedgerEntry(db.Model):
-    """One amount paid (or reversed) by the insurer, for a month, caused by one source record."""
+    """One amount paid (or reversed) by the insurer, for a month, caused by one source record.
+
+    A carrier statement books one entry per line and category (a million-line statement: a million entries), so
+    the table carries only the indexes a query uses, partial where most rows have no value (truck, device, company,
+    reverses), and no foreign keys: every writer (``post``/``reverse``, the reconciliation's set-based booking) takes
+    the ids from rows it has just read in the same transaction, entries are never changed or deleted, and trucks,
+    devices and companies are never deleted either; PostgreSQL checking four keys per row doubled the cost of booking
+    a statement.
+    """
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
         CheckConstraint("category IN (" + ", ".join(f"'{c}'" for c in CATEGORIES) + ")", name="category_known"),
         CheckConstraint("length(period) = 7", name="period_is_month"),
         Index("ix_ledger_entry_source", "source_type", "source_id"),
+        Index("ix_ledger_entry_truck_id", "truck_id", postgresql_where=text("truck_id IS NOT NULL"),
+              sqlite_where=text("truck_id IS NOT NULL")),
+        Index("ix_ledger_entry_device_id", "device_id", postgresql_where=text("device_id IS NOT NULL"),
+              sqlite_where=text("device_id IS NOT NULL")),
+        Index("ix_ledger_entry_company_id", "company_id", postgresql_where=text("company_id IS NOT NULL"),
+              sqlite_where=text("company_id IS NOT NULL")),
+        Index("uq_ledger_entry_reverses_id", "reverses_id", unique=True, postgresql_where=text("reverses_id IS NOT NULL"),
+              sqlite_where=text("reverses_id IS NOT NULL")),  # an entry is reversed at most once
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    category: Mapped[str] = mapped_column(String(30), index=True)
+    category: Mapped[str] = mapped_column(String(30))
     amount: Mapped[Decimal] = mapped_column(Money())  # negative only on reversing entries
     period: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM
-    truck_id: Mapped[int | None] = mapped_column(ForeignKey("truck.id"), index=True)
-    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"), index=True)
-    company_id: Mapped[int | None] = mapped_column(ForeignKey("contractor_company.id"), index=True)
+    truck_id: Mapped[int | None] = mapped_column(Integer)  # truck.id
+    device_id: Mapped[int | None] = mapped_column(Integer)  # device.id
+    company_id: Mapped[int | None] = mapped_column(Integer)  # contractor_company.id
     source_type: Mapped[str] = mapped_column(String(40))  # work_order, purchase_order_line, statement_line, ticket...
     source_id: Mapped[str] = mapped_column(String(60))
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(Integer)  # ledger_entry.id of the entry this one cancels
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete a ledger entry (PostgreSQL's trigger refuses it too)."""
+
+
+@event.listens_for(Session, "before_flush")
+def _ledger_is_append_only(session, flush_context, instances):
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, LedgerEntry) and (obj in session.deleted or session.is_modified(obj)):
+            raise LedgerIsAppendOnly("the cost ledger is append-only: post a correction instead")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_bulk_changes_to_the_ledger(state):
+    """``update(LedgerEntry)`` and ``delete(LedgerEntry)`` skip the flush, so they are refused here."""
+    if (state.is_update or state.is_delete) and any(
+        m.class_ is LedgerEntry for m in state.all_mappers
+    ):
+        raise LedgerIsAppendOnly("the cost ledger is append-only: post a correction instead")

@@ -3,10 +3,12 @@
 * ``open_ticket`` creates a ticket with its SLA due time, its first state span and a ``created`` event;
 * ``signal`` folds a signal into the truck's active ticket of that category, or opens one: the partial unique
   index ``uq_ticket_active_truck_category`` makes that hold under races too (a savepoint retries as an event);
-* ``enter_state`` is the one gate for state changes: legal transitions only, span bookkeeping, event, activity.
+* ``enter_state`` is the one gate for state changes: legal transitions only, span bookkeeping, event, activity;
+* ``add_cost_line`` writes a cost line with its ledger entry (period: the month of its date in Asia/Shanghai).
 """
 import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context
 from flask_login import current_user
@@ -16,8 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from .. import activity
 from ..errors import Conflict
 from ..extensions import db
+from ..ledger import service as ledger
 from ..types import utcnow
-from .models import ACTIVE_STATES, Ticket, TicketEvent, TicketStateSpan
+from .models import ACTIVE_STATES, Ticket, TicketCost, TicketEvent, TicketStateSpan
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+# Changes of a state move worth keeping in its event's data (the rest is in the activity log).
+EVENT_FIELDS = ("company_id", "resolution", "new_device_id", "old_sim_id", "new_sim_id")
 
 # Legal moves. Reopening (resolved/closed -> assigned, or open when no company) is counted in reopen_count.
 # open/assigned -> resolved is only for the automatic "back online" resolution (nobody worked on it).
@@ -143,6 +150,23 @@ def enter_state(ticket, to, note=None, at=None, **changes):
         _close_span(ticket, at)
         _open_span(ticket, to, at)
     add_event(ticket, "state", note=note, from_state=frm, to_state=to, at=at,
-              data={k: v for k, v in changes.items() if k in ("company_id", "resolution")} or None)
+              data={k: v for k, v in changes.items() if k in EVENT_FIELDS} or None)
     activity.record(f"state:{frm}->{to}", ticket, before, after, note=note)
     return ticket
+
+
+def add_cost_line(ticket, category, amount, description=None, at=None):
+    """A cost line of ``ticket`` with its ledger entry (source ``ticket``), event and activity (no commit)."""
+    at = at or utcnow()
+    cost = TicketCost(ticket=ticket, category=category, amount=amount, description=description, created_at=at,
+                      created_by_id=_user_id())
+    db.session.add(cost)
+    entry = ledger.post(category, amount, at.astimezone(LOCAL_TZ).date(), "ticket", ticket.id, truck_id=ticket.truck_id,
+                        device_id=ticket.device_id, company_id=ticket.company_id,
+                        note=f"{ticket.number}: {description}" if description else ticket.number)
+    db.session.flush()
+    cost.ledger_entry_id = entry.id
+    add_event(ticket, "cost", note=description, at=at,
+              data={"cost_id": cost.id, "category": category, "amount": amount, "ledger_entry_id": entry.id})
+    activity.record("create", cost)
+    return cost

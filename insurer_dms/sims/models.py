@@ -117,16 +117,22 @@ class Statement(db.Model):
 
 
 class StatementLine(db.Model):
-    """One billed line exactly as the carrier sent it (row number kept for the discrepancy export)."""
+    """One billed line exactly as the carrier sent it (row number kept for the discrepancy export).
+
+    Written only by ``statements.ingest_statement``, by COPY in the transaction that creates its statement, and never
+    changed or deleted (statements are kept as history). So ``statement_id`` carries no foreign key: PostgreSQL would
+    check it once per line (about 5 s of a million-line upload) for a row the same transaction has just written.
+    ``uq_statement_line_statement_row`` is the one index besides the primary key: it finds a statement's lines and
+    orders them; the reconciliation matches ICCIDs with a hash join, so an (statement_id, iccid) index is not needed.
+    """
 
     __tablename__ = "statement_line"
     __table_args__ = (
         UniqueConstraint("statement_id", "row_no", name="uq_statement_line_statement_row"),
-        Index("ix_statement_line_statement_iccid", "statement_id", "iccid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    statement_id: Mapped[int] = mapped_column(ForeignKey("statement.id"))
+    statement_id: Mapped[int] = mapped_column(Integer)  # statement.id (no foreign key: see above)
     row_no: Mapped[int] = mapped_column(Integer)
     iccid: Mapped[str] = mapped_column(String(20))
     msisdn: Mapped[str | None] = mapped_column(String(13))
@@ -142,7 +148,13 @@ OUTCOMES = ("matched", "overbilled", "underbilled", "unknown_sim", "inactive_bil
 
 
 class ReconciliationResult(db.Model):
-    """The outcome of one statement line, or of one of our SIMs missing from the statement."""
+    """The outcome of one statement line, or of one of our SIMs missing from the statement.
+
+    Derived data: ``sims.reconciliation`` deletes and rewrites a statement's results in one set-based statement, from
+    rows read in the same transaction (the statement's lines, our SIMs, their devices' trucks), and nothing else
+    writes them. Hence no foreign keys (checking four per row cost about 10 s for a million lines) and no index but
+    (statement_id, outcome): every query selects one statement's results.
+    """
 
     __tablename__ = "reconciliation_result"
     __table_args__ = (
@@ -151,11 +163,11 @@ class ReconciliationResult(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    statement_id: Mapped[int] = mapped_column(ForeignKey("statement.id"))
-    line_id: Mapped[int | None] = mapped_column(ForeignKey("statement_line.id"), unique=True)  # None for `missing`
-    sim_id: Mapped[int | None] = mapped_column(ForeignKey("sim.id"), index=True)  # None for `unknown_sim`
+    statement_id: Mapped[int] = mapped_column(Integer)  # statement.id
+    line_id: Mapped[int | None] = mapped_column(Integer)  # statement_line.id; None for `missing`
+    sim_id: Mapped[int | None] = mapped_column(Integer)  # sim.id; None for `unknown_sim`
     iccid: Mapped[str] = mapped_column(String(20))
-    truck_id: Mapped[int | None] = mapped_column(ForeignKey("truck.id"))  # device's truck on the last active day
+    truck_id: Mapped[int | None] = mapped_column(Integer)  # truck.id: the device's truck on the last active day
     outcome: Mapped[str] = mapped_column(String(20))
     billed: Mapped[Decimal | None] = mapped_column(Money())
     expected: Mapped[Decimal | None] = mapped_column(Money())

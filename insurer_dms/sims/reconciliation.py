@@ -35,7 +35,7 @@ from sqlalchemy import Date, bindparam, func, select, text
 from ..extensions import db
 from ..types import UTCDateTime, utcnow
 from . import charges
-from .models import Statement, StatementLine
+from .models import Statement
 from .reconciliation_report import discrepancies_csv, discrepancies_xlsx, get_statement, summary  # noqa: F401
 
 LOCAL_TZ = "Asia/Shanghai"  # days of the month are China's calendar days (UTC+8, no daylight saving)
@@ -64,76 +64,92 @@ def _run(sql, params):
 
 
 def _sim_month_sql(dialect):
-    """The month's facts of every SIM in scope: active days, plan part, reference day, device and truck then."""
+    """recon_sim: the month's facts of every SIM of the carrier: active days, plan part, device and truck then.
+
+    Only the carrier's SIMs: a line's ICCID was checked at upload to be the statement carrier's, and a SIM's carrier
+    is the issuer of its ICCID (service.check_identity), so no line can be a SIM of another carrier.
+    """
     days = charges.active_days_sql(dialect, "s.status", "s.activated_on", "s.deactivated_on")
     ref_day = charges.reference_day_sql("s.deactivated_on")
-    held_on = (f"{_local_date(dialect, 'a.started_at')} <= b.ref_day"
-               f" AND (a.ended_at IS NULL OR {_local_date(dialect, 'a.ended_at')} >= b.ref_day)")
+    held_on = (f"{_local_date(dialect, 'a.started_at')} <= {ref_day}"
+               f" AND (a.ended_at IS NULL OR {_local_date(dialect, 'a.ended_at')} >= {ref_day})")
     mounted_on = (f"{_local_date(dialect, 'i.installed_at')} <= h.ref_day"
                   f" AND (i.removed_at IS NULL OR {_local_date(dialect, 'i.removed_at')} >= h.ref_day)")
-    create = "CREATE TEMP TABLE recon_sim ON COMMIT DROP AS" if dialect == "postgresql" else "CREATE TEMP TABLE recon_sim AS"
     return f"""
-    {create}
-    WITH base AS (
-        SELECT s.id AS sim_id, s.iccid, s.carrier, p.monthly_fee, p.allowance_mb, p.overage_per_mb,
-               {days} AS days, {ref_day} AS ref_day
-        FROM sim s LEFT JOIN data_plan p ON p.id = s.plan_id
-        WHERE s.carrier = :carrier
-           OR s.iccid IN (SELECT l.iccid FROM statement_line l WHERE l.statement_id = :statement_id)
-    ), held AS (
-        SELECT b.sim_id, b.ref_day, a.device_id,
-               ROW_NUMBER() OVER (PARTITION BY b.sim_id ORDER BY a.started_at DESC, a.id DESC) AS rn
-        FROM base b JOIN sim_assignment a ON a.sim_id = b.sim_id AND {held_on}
+    CREATE TEMP TABLE recon_sim {"ON COMMIT DROP" if dialect == "postgresql" else ""} AS
+    WITH held AS (
+        SELECT a.sim_id, a.device_id, {ref_day} AS ref_day,
+               ROW_NUMBER() OVER (PARTITION BY a.sim_id ORDER BY a.started_at DESC, a.id DESC) AS rn
+        FROM sim_assignment a JOIN sim s ON s.id = a.sim_id
+        WHERE s.carrier = :carrier AND {held_on}
     ), mounted AS (
         SELECT h.sim_id, i.truck_id,
                ROW_NUMBER() OVER (PARTITION BY h.sim_id ORDER BY i.installed_at DESC, i.id DESC) AS rn
         FROM held h JOIN installation i ON i.device_id = h.device_id AND {mounted_on}
         WHERE h.rn = 1
     )
-    SELECT b.sim_id, b.iccid, b.carrier, b.monthly_fee, b.allowance_mb, b.overage_per_mb, b.days, b.ref_day,
+    SELECT b.sim_id, b.iccid, b.allowance_mb, b.overage_per_mb, b.days,
            CASE WHEN b.days > 0 THEN {charges.plan_part_fen_sql('b.monthly_fee', 'b.days')} ELSE 0 END AS plan_fen,
            h.device_id, m.truck_id
-    FROM base b
+    FROM (
+        SELECT s.id AS sim_id, s.iccid, p.monthly_fee, p.allowance_mb, p.overage_per_mb, {days} AS days
+        FROM sim s LEFT JOIN data_plan p ON p.id = s.plan_id
+        WHERE s.carrier = :carrier
+    ) b
     LEFT JOIN held h ON h.sim_id = b.sim_id AND h.rn = 1
     LEFT JOIN mounted m ON m.sim_id = b.sim_id AND m.rn = 1
     """
 
 
-def _line_results_sql():
+def _line_facts_sql(dialect):
+    """recon_line: every line's SIM, truck, outcome, amounts in fen and flags (in line order: the probe side)."""
     overage = charges.overage_fen_sql("x.data_kb", "x.allowance_mb", "x.overage_per_mb", "x.days")
     over_allowance = charges.over_allowance_sql("x.data_kb", "x.allowance_mb")
     tolerance = charges.MATCH_TOLERANCE_FEN
     return f"""
-    INSERT INTO reconciliation_result (statement_id, line_id, sim_id, iccid, truck_id, outcome, billed, expected,
-                                       difference, zero_usage_installed, over_allowance)
-    SELECT :statement_id, y.line_id, y.sim_id, y.iccid, y.truck_id,
-           CASE WHEN y.occurrence > 1 THEN 'duplicate_line'
+    CREATE TEMP TABLE recon_line {"ON COMMIT DROP" if dialect == "postgresql" else ""} AS
+    SELECT y.line_id, y.iccid, y.sim_id, y.truck_id, y.device_id, y.plan_fee, y.overage_fee, y.billed_fen,
+           y.expected_fen, y.zero_usage, y.over_allowance,
+           CASE WHEN y.repeated THEN 'duplicate_line'
                 WHEN y.sim_id IS NULL THEN 'unknown_sim'
                 WHEN y.days = 0 AND y.billed_fen > 0 THEN 'inactive_billed'
                 WHEN y.parts_fen <> y.billed_fen THEN 'line_inconsistent'
                 WHEN y.billed_fen - y.expected_fen > {tolerance} THEN 'overbilled'
                 WHEN y.expected_fen - y.billed_fen > {tolerance} THEN 'underbilled'
-                ELSE 'matched' END,
-           y.billed_fen / 100.0, y.expected_fen / 100.0, (y.billed_fen - y.expected_fen) / 100.0,
-           y.zero_usage, y.over_allowance
+                ELSE 'matched' END AS outcome
     FROM (
-        SELECT x.line_id, x.sim_id, x.iccid, x.truck_id, x.occurrence, x.days, x.billed_fen, x.parts_fen,
-               CASE WHEN x.occurrence > 1 OR x.sim_id IS NULL THEN 0 ELSE x.plan_fen + {overage} END AS expected_fen,
-               CASE WHEN x.occurrence = 1 AND x.sim_id IS NOT NULL AND x.days > 0 AND x.truck_id IS NOT NULL
+        SELECT x.line_id, x.iccid, x.sim_id, x.truck_id, x.device_id, x.plan_fee, x.overage_fee, x.days, x.repeated,
+               x.billed_fen, x.parts_fen,
+               CASE WHEN x.repeated OR x.sim_id IS NULL THEN 0 ELSE x.plan_fen + {overage} END AS expected_fen,
+               CASE WHEN NOT x.repeated AND x.sim_id IS NOT NULL AND x.days > 0 AND x.truck_id IS NOT NULL
                          AND x.data_kb = 0 THEN TRUE ELSE FALSE END AS zero_usage,
-               CASE WHEN x.occurrence = 1 AND x.sim_id IS NOT NULL THEN {over_allowance} ELSE FALSE END AS over_allowance
+               CASE WHEN NOT x.repeated AND x.sim_id IS NOT NULL THEN {over_allowance} ELSE FALSE END AS over_allowance
         FROM (
-            SELECT l.id AS line_id, l.iccid, l.data_kb, r.sim_id, r.truck_id, r.days, r.plan_fen, r.allowance_mb,
-                   r.overage_per_mb,
-                   ROW_NUMBER() OVER (PARTITION BY l.iccid ORDER BY l.row_no) AS occurrence,
+            SELECT l.id AS line_id, l.iccid, l.data_kb, l.plan_fee, l.overage_fee, r.sim_id, r.truck_id, r.device_id,
+                   r.days, r.plan_fen, r.allowance_mb, r.overage_per_mb,
+                   CASE WHEN d.first_row IS NOT NULL AND l.row_no > d.first_row THEN TRUE ELSE FALSE END AS repeated,
                    {charges.fen_sql('l.total_fee')} AS billed_fen,
                    {charges.fen_sql('l.plan_fee')} + {charges.fen_sql('l.overage_fee')} AS parts_fen
-            FROM statement_line l LEFT JOIN recon_sim r ON r.iccid = l.iccid
+            FROM statement_line l
+            LEFT JOIN recon_sim r ON r.iccid = l.iccid
+            LEFT JOIN (SELECT iccid, MIN(row_no) AS first_row FROM statement_line WHERE statement_id = :statement_id
+                       GROUP BY iccid HAVING COUNT(*) > 1) d ON d.iccid = l.iccid
             WHERE l.statement_id = :statement_id
         ) x
     ) y
     """
 
+
+LINE_RESULTS_SQL = """
+    INSERT INTO reconciliation_result (statement_id, line_id, sim_id, iccid, truck_id, outcome, billed, expected,
+                                       difference, zero_usage_installed, over_allowance)
+    SELECT :statement_id, x.line_id, x.sim_id, x.iccid, x.truck_id, x.outcome, x.billed_fen / 100.0,
+           x.expected_fen / 100.0, (x.billed_fen - x.expected_fen) / 100.0, x.zero_usage, x.over_allowance
+    FROM recon_line x
+"""
+# A plain match: matched to the fen, no flag, and booked by this run (so its ledger entries carry its truck).
+PLAIN_MATCH = ("x.outcome = 'matched' AND x.billed_fen = x.expected_fen AND NOT x.zero_usage AND NOT x.over_allowance"
+               " AND (x.plan_fee <> 0 OR x.overage_fee <> 0)")
 
 MISSING_SQL = """
     INSERT INTO reconciliation_result (statement_id, line_id, sim_id, iccid, truck_id, outcome, billed, expected,
@@ -141,8 +157,8 @@ MISSING_SQL = """
     SELECT :statement_id, NULL, r.sim_id, r.iccid, r.truck_id, 'missing', NULL, r.plan_fen / 100.0,
            -r.plan_fen / 100.0, FALSE, FALSE
     FROM recon_sim r
-    WHERE r.carrier = :carrier AND r.days > 0 AND r.plan_fen > 0
-      AND NOT EXISTS (SELECT 1 FROM statement_line l WHERE l.statement_id = :statement_id AND l.iccid = r.iccid)
+    WHERE r.days > 0 AND r.plan_fen > 0
+      AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.sim_id = r.sim_id)
 """
 
 # Reverse the older versions' entries not reversed yet (reverses_id is unique: never twice).
@@ -156,29 +172,37 @@ REVERSE_OLDER_SQL = """
       AND e.source_id IN (SELECT CAST(l.id AS VARCHAR(60)) FROM statement_line l
                           JOIN statement s ON s.id = l.statement_id
                           WHERE s.carrier = :carrier AND s.period = :period AND s.version < :version)
-      AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_id = e.id)
+      AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_id IS NOT NULL AND r.reverses_id = e.id)
+"""
+
+# A statement is booked all at once (this run's transaction), so one line tells whether it has been booked.
+FIRST_BOOKED_LINE_SQL = """
+    SELECT CAST(l.id AS VARCHAR(60)) FROM statement_line l
+    WHERE l.statement_id = :statement_id AND (l.plan_fee <> 0 OR l.overage_fee <> 0)
+    ORDER BY l.row_no LIMIT 1
+"""
+
+# Both categories of every line, zero amounts skipped, in line order (the source index grows at its end).
+BOOK_SQL = """
+    INSERT INTO ledger_entry (category, amount, period, truck_id, device_id, source_type, source_id, created_at)
+    SELECT c.category, CASE WHEN c.category = 'sim_plan_fee' THEN x.plan_fee ELSE x.overage_fee END, :period,
+           x.truck_id, x.device_id, 'statement_line', CAST(x.line_id AS VARCHAR(60)), :now
+    FROM recon_line x CROSS JOIN (SELECT 'sim_plan_fee' AS category UNION ALL SELECT 'sim_overage') c
+    WHERE (CASE WHEN c.category = 'sim_plan_fee' THEN x.plan_fee ELSE x.overage_fee END) <> 0
 """
 
 
-def _book_lines_sql(category, column):
-    """Book one category of every line that has no entry of it yet."""
-    return f"""
-    INSERT INTO ledger_entry (category, amount, period, truck_id, device_id, source_type, source_id, created_at)
-    SELECT '{category}', l.{column}, :period, res.truck_id, r.device_id, 'statement_line', CAST(l.id AS VARCHAR(60)), :now
-    FROM statement_line l
-    JOIN reconciliation_result res ON res.line_id = l.id
-    LEFT JOIN recon_sim r ON r.sim_id = res.sim_id
-    WHERE l.statement_id = :statement_id AND l.{column} <> 0
-      AND NOT EXISTS (SELECT 1 FROM ledger_entry e WHERE e.source_type = 'statement_line'
-                      AND e.source_id = CAST(l.id AS VARCHAR(60)) AND e.category = '{category}')
-    """
-
-
 def _lock(dialect, statement):
-    """Serialise runs of one carrier and month (the newer version must see the older one's ledger entries)."""
+    """Session settings of the run, and runs of one carrier and month serialised (the newer version must see the
+    older one's ledger entries)."""
     if dialect == "postgresql":
-        # The duplicate-line window sorts every line: in memory, not on disk (this transaction only).
+        # This transaction only: hashes of a million lines and SIMs in memory, not in batches on disk; no JIT
+        # compilation (it costs more than it saves on these one-pass statements); and the commit does not wait for
+        # the WAL flush: a crash in that instant loses this run's commit, which leaves the statement `running` for
+        # the sweep to run again (a run is idempotent), and nothing else.
         db.session.execute(text("SET LOCAL work_mem = '256MB'"))
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL synchronous_commit = off"))
         key = zlib.crc32(f"reconcile:{statement.carrier}:{statement.period}".encode())
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
@@ -189,6 +213,14 @@ def _step(progress, percent):
     delay = current_app.config.get("RECONCILE_STEP_DELAY") or 0
     if delay:  # test-only: makes a run slow enough to be killed mid-way
         time.sleep(float(delay))
+
+
+def _booked(params):
+    """True if the statement's lines are in the ledger already (a re-run books nothing)."""
+    first = _run(FIRST_BOOKED_LINE_SQL, params).scalar()
+    return first is not None and _run(
+        "SELECT 1 FROM ledger_entry WHERE source_type = 'statement_line' AND source_id = :source_id",
+        {"source_id": first}).first() is not None
 
 
 def reconcile(statement_id, progress=None):
@@ -209,45 +241,44 @@ def reconcile(statement_id, progress=None):
               "note": f"statement {statement.id} (v{statement.version}) supersedes it",
               **charges.month_params(statement.period)}
     _step(progress, 5)
-    if dialect != "postgresql":
+    if dialect != "postgresql":  # SQLite has no ON COMMIT DROP: a failed run's tables may still be there
         _run("DROP TABLE IF EXISTS temp.recon_sim", {})
+        _run("DROP TABLE IF EXISTS temp.recon_line", {})
     _run("DELETE FROM reconciliation_result WHERE statement_id = :statement_id", params)
     _run(_sim_month_sql(dialect), params)
     if dialect == "postgresql":
         _run("ANALYZE recon_sim", {})
     _step(progress, 20)
-    _run(_line_results_sql(), params)
+    _run(_line_facts_sql(dialect), params)
+    book = not superseded and not _booked(params)
+    _run(LINE_RESULTS_SQL + (f" WHERE NOT ({PLAIN_MATCH})" if book else ""), params)
     _step(progress, 45)
     _run(MISSING_SQL, params)
     _step(progress, 60)
     if not superseded:
         _run(REVERSE_OLDER_SQL, params)
-        _step(progress, 75)
-        _run(_book_lines_sql("sim_plan_fee", "plan_fee"), params)
-        _run(_book_lines_sql("sim_overage", "overage_fee"), params)
+    _step(progress, 75)
+    if book:
+        _run(BOOK_SQL, params)
     _step(progress, 90)
+    _finish(statement, superseded)
     if dialect != "postgresql":
         _run("DROP TABLE temp.recon_sim", {})
-    _finish(statement, superseded)
+        _run("DROP TABLE temp.recon_line", {})
     db.session.commit()
     return summary(statement.id)
 
 
 def _finish(statement, superseded):
     """Totals and state of the statement, in the run's transaction."""
-    from .models import ReconciliationResult
-
-    lines = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(text(charges.fen_sql("total_fee"))), 0))
-        .select_from(StatementLine).where(StatementLine.statement_id == statement.id)
-    ).one()
-    expected_fen = db.session.scalar(
-        select(func.coalesce(func.sum(text(charges.fen_sql("expected"))), 0))
-        .select_from(ReconciliationResult).where(ReconciliationResult.statement_id == statement.id)
-    )
-    statement.line_count = lines[0]
-    statement.billed_total = charges.cny(lines[1])
-    statement.expected_total = charges.cny(expected_fen)
+    lines, billed_fen, expected_fen = _run(
+        "SELECT COUNT(*), COALESCE(SUM(billed_fen), 0), COALESCE(SUM(expected_fen), 0) FROM recon_line", {}).one()
+    missing_fen = _run(
+        f"SELECT COALESCE(SUM({charges.fen_sql('expected')}), 0) FROM reconciliation_result"
+        " WHERE statement_id = :statement_id AND outcome = 'missing'", {"statement_id": statement.id}).scalar()
+    statement.line_count = lines
+    statement.billed_total = charges.cny(billed_fen)
+    statement.expected_total = charges.cny(expected_fen + missing_fen)
     statement.status = "superseded" if superseded or statement.status == "superseded" else "done"
     statement.progress = 100
     statement.error = None

@@ -42,7 +42,8 @@ class SummarySchema(ma.Schema):
 
 
 class ResultSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = ma.fields.Integer(allow_none=True, metadata={"description": "None for a plain match (matched to the fen, "
+                                                                "no flag): it is not stored"})
     line_id = ma.fields.Integer(allow_none=True, metadata={"description": "None for a missing SIM"})
     row = ma.fields.Integer(allow_none=True, metadata={"description": "the row in the carrier's file"})
     sim_id = ma.fields.Integer(allow_none=True, metadata={"description": "None for an unknown SIM"})

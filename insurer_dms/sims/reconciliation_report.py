@@ -1,13 +1,21 @@
-"""What a reconciliation found: the summary, the filterable results and the discrepancy export for the carrier."""
+"""What a reconciliation found: the summary, the filterable results and the discrepancy export for the carrier.
+
+Every line and every missing SIM has one result. A plain match (matched to the fen, no flag, booked by its run) is
+not stored: the line itself and its ledger entry (the truck it was booked to) say everything about it, and a
+million-line statement is mostly plain matches. The queries here add them back, so the API, pages and exports see
+every result; only their ``id`` is None.
+"""
 import csv
 import io
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, or_, select, text
+from sqlalchemy import Integer, String, and_, case, cast, exists, false, func, literal, null, or_, select, text
 
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..fleet.models import Truck
+from ..ledger.models import LedgerEntry
+from ..types import Money
 from . import charges
 from .models import OUTCOMES, ReconciliationResult, Sim, Statement, StatementLine
 
@@ -46,14 +54,23 @@ def summary(statement_id):
     outcomes = {o: {"count": 0, "billed": charges.cny(0), "expected": charges.cny(0), "difference": charges.cny(0)}
                 for o in OUTCOMES}
     flags = dict.fromkeys(FLAGS, 0)
-    disputed_fen = 0
+    disputed_fen = stored_lines = stored_billed_fen = 0
     for outcome, count, billed, expected, difference, zero_usage, over in rows:
         outcomes[outcome] = {"count": count, "billed": charges.cny(billed), "expected": charges.cny(expected),
                              "difference": charges.cny(difference)}
         flags["zero_usage_installed"] += int(zero_usage or 0)
         flags["over_allowance"] += int(over or 0)
+        if outcome != "missing":
+            stored_lines += count
+            stored_billed_fen += int(billed)
         if outcome != "matched" and difference > 0:
             disputed_fen += int(difference)
+    # The plain matches not stored: every other line, billed exactly what was expected.
+    plain_fen = charges.fen(statement.billed_total) - stored_billed_fen
+    matched = outcomes["matched"]
+    matched["count"] += statement.line_count - stored_lines
+    matched["billed"] += charges.cny(plain_fen)
+    matched["expected"] += charges.cny(plain_fen)
     return {
         "statement_id": statement.id, "carrier": statement.carrier, "period": statement.period,
         "version": statement.version, "status": statement.status, "lines": statement.line_count,
@@ -64,36 +81,65 @@ def summary(statement_id):
     }
 
 
-def results_query(statement_id, outcome=None, flag=None, q=None, discrepancies_only=False):
-    """Rows of (result, row_no, msisdn, plate), in statement row order, missing SIMs last."""
-    stmt = (
-        select(R, StatementLine.row_no, func.coalesce(StatementLine.msisdn, Sim.msisdn).label("msisdn"), Truck.plate)
+def _stored(statement_id):
+    """The stored results with their row, MSISDN and plate."""
+    return (
+        select(R.id, R.line_id, StatementLine.row_no.label("row"), R.sim_id, R.iccid,
+               func.coalesce(StatementLine.msisdn, Sim.msisdn).label("msisdn"), R.truck_id, Truck.plate, R.outcome,
+               R.billed, R.expected, R.difference, R.zero_usage_installed, R.over_allowance)
         .outerjoin(StatementLine, StatementLine.id == R.line_id)
         .outerjoin(Sim, Sim.id == R.sim_id)
         .outerjoin(Truck, Truck.id == R.truck_id)
         .where(R.statement_id == statement_id)
-        .order_by(case((StatementLine.row_no.is_(None), 1), else_=0), StatementLine.row_no, R.iccid)
     )
-    if outcome:
-        stmt = stmt.where(R.outcome == outcome)
-    if flag:
-        stmt = stmt.where(getattr(R, flag).is_(True))
-    if q:
-        stmt = stmt.where(R.iccid.contains(q.strip(), autoescape=True))
-    if discrepancies_only:
-        stmt = stmt.where(or_(R.outcome != "matched", R.zero_usage_installed.is_(True), R.over_allowance.is_(True)))
-    return stmt
+
+
+def _plain_matches(statement_id):
+    """Lines without a stored result: plain matches, their truck the one their ledger entry was booked to."""
+    L, E = StatementLine, LedgerEntry
+    category = case((L.plan_fee != 0, "sim_plan_fee"), else_="sim_overage")
+    booked = and_(E.source_type == "statement_line", E.source_id == cast(L.id, String(60)), E.category == category,
+                  E.reverses_id.is_(None))
+    return (
+        select(cast(null(), Integer).label("id"), L.id.label("line_id"), L.row_no.label("row"), Sim.id.label("sim_id"),
+               L.iccid, func.coalesce(L.msisdn, Sim.msisdn).label("msisdn"), E.truck_id, Truck.plate,
+               literal("matched").label("outcome"), L.total_fee.label("billed"), L.total_fee.label("expected"),
+               cast(literal(0), Money()).label("difference"), false().label("zero_usage_installed"),
+               false().label("over_allowance"))
+        .select_from(L).join(E, booked)
+        .outerjoin(Sim, Sim.iccid == L.iccid)
+        .outerjoin(Truck, Truck.id == E.truck_id)
+        .where(L.statement_id == statement_id,
+               ~exists().where(R.statement_id == statement_id, R.line_id == L.id))
+    )
+
+
+def results_query(statement_id, outcome=None, flag=None, q=None, discrepancies_only=False):
+    """Every result as a row (id, line_id, row, sim_id, iccid, msisdn, truck_id, plate, outcome, billed, expected,
+    difference, zero_usage_installed, over_allowance), in statement row order, missing SIMs last."""
+    parts = []
+    for part in (_stored(statement_id), _plain_matches(statement_id)):
+        cols = part.selected_columns
+        if outcome:
+            part = part.where(cols.outcome == outcome)
+        if flag:
+            part = part.where(cols[flag].is_(True))
+        if q:
+            part = part.where(cols.iccid.contains(q.strip(), autoescape=True))
+        if discrepancies_only:
+            part = part.where(or_(cols.outcome != "matched", cols.zero_usage_installed.is_(True),
+                                  cols.over_allowance.is_(True)))
+        parts.append(part)
+    if outcome not in (None, "matched") or flag or discrepancies_only:
+        parts = parts[:1]  # plain matches have neither another outcome nor a flag
+    every = parts[0].union_all(*parts[1:]).subquery() if len(parts) > 1 else parts[0].subquery()
+    return select(every).order_by(case((every.c.row.is_(None), 1), else_=0), every.c.row, every.c.iccid)
 
 
 def _item(row):
-    result, row_no, msisdn, plate = row
-    return {
-        "id": result.id, "line_id": result.line_id, "row": row_no, "sim_id": result.sim_id, "iccid": result.iccid,
-        "msisdn": msisdn, "truck_id": result.truck_id, "plate": plate, "outcome": result.outcome,
-        "billed": result.billed, "expected": result.expected, "difference": result.difference,
-        "zero_usage_installed": result.zero_usage_installed, "over_allowance": result.over_allowance,
-        "reason": reason(result),
-    }
+    item = dict(row._mapping)
+    item["reason"] = reason(row)
+    return item
 
 
 def results_page(statement_id, outcome=None, flag=None, q=None, page=1, page_size=50):
@@ -149,11 +195,11 @@ def _export_header():
 
 def discrepancy_rows(statement_id):
     """Every result that is not a clean match (outcome other than matched, or a flag), as export rows."""
-    for result, row_no, msisdn, _plate in db.session.execute(
+    for result in db.session.execute(
             results_query(statement_id, discrepancies_only=True).execution_options(yield_per=2000)):
         flags = " ".join(f for f in FLAGS if getattr(result, f))
-        yield [row_no, result.iccid, msisdn, result.billed, result.expected, result.difference, result.outcome, flags,
-               reason(result)]
+        yield [result.row, result.iccid, result.msisdn, result.billed, result.expected, result.difference,
+               result.outcome, flags, reason(result)]
 
 
 def discrepancies_csv(statement_id):

@@ -7,6 +7,13 @@
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var msg = section.dataset;
   var allowed = ["image/jpeg", "image/png"];
+  // Work-order evidence names each photo's kind; ticket photos (data-with-kind="false") have none.
+  var withKind = msg.withKind !== "false";
+
+  function body(kind, fields) {
+    if (withKind) fields.kind = kind;
+    return fields;
+  }
 
   function apiPost(url, body) {
     return fetch(url, {
@@ -76,11 +83,11 @@
     progress.hidden = false;
     progress.value = 0;
     show(kind, msg.msgUploading, "busy");
-    apiPost(msg.presignUrl, { kind: kind, content_type: file.type, size: file.size })
+    apiPost(msg.presignUrl, body(kind, { content_type: file.type, size: file.size }))
       .then(function (grant) {
         return put(grant, file, progress).then(function () {
           show(kind, msg.msgRegistering, "busy");
-          return apiPost(msg.registerUrl, { kind: kind, key: grant.key });
+          return apiPost(msg.registerUrl, body(kind, { key: grant.key }));
         });
       })
       .then(function (photo) {
