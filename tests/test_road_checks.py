@@ -215,3 +215,21 @@ def test_road_check_pages_are_for_operations_only(request, anon, url):
     assert anon.get(url).status_code == 302
     for role in ("contractor", "reviewer"):
         assert request.getfixturevalue(role).get(url).status_code == 403
+
+
+def test_a_failure_while_writing_the_tickets_leaves_no_work_order_behind(app, ops, fleet, monkeypatch):
+    from insurer_dms.maintenance import tickets
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    with app.app_context():
+        orders = count(WorkOrder)  # the installed trucks' own orders
+    monkeypatch.setattr(tickets, "signal", broken)  # fails after row 6's work order was added to the transaction
+    with pytest.raises(RuntimeError):
+        with app.app_context():
+            from insurer_dms.maintenance.road_checks import import_findings
+
+            import_findings(findings_file(fleet), "路检路查-2025-03.csv")
+    with app.app_context():
+        assert (count(WorkOrder), count(RoadCheckImport), count(RoadCheckFinding), count(Ticket)) == (orders, 0, 0, 0)

@@ -193,7 +193,15 @@ def _number(order):
 
 
 def create_order(truck_id, kind="install", reason=None, note=None, on=None):
-    """Open a work order on a truck; an ineligible truck is refused (422) with every reason."""
+    """Open a work order on a truck and commit; an ineligible truck is refused (422) with every reason."""
+    order = add_order(truck_id, kind, reason, note, on)
+    _commit("truck_id", f"Truck {order.truck.plate} already has an open work order.")
+    return order
+
+
+def add_order(truck_id, kind="install", reason=None, note=None, on=None):
+    """``create_order`` in the caller's transaction: flushed (a race on the truck's open order raises
+    IntegrityError there), not committed."""
     if kind not in ORDER_KINDS:
         raise invalid("kind", f"Kind must be one of {', '.join(ORDER_KINDS)}.")
     truck = db.session.get(Truck, truck_id)
@@ -214,7 +222,6 @@ def create_order(truck_id, kind="install", reason=None, note=None, on=None):
     db.session.flush()
     order.number = _number(order)
     activity.record("create", order)
-    _commit("truck_id", f"Truck {truck.plate} already has an open work order.")
     return order
 
 

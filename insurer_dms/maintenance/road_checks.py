@@ -4,7 +4,7 @@ Each row (date, plate, location, finding) becomes one ``road_check_finding`` wit
 
 * a plate that is no truck of ours -> ``unknown_plate`` (reported; the import does not fail);
 * our truck with no device installed, whatever the finding -> ``work_order``: an installation order through
-  ``installs.service.create_order`` when the truck is eligible (``fleet.eligibility``), else ``recorded`` with the
+  ``installs.service.add_order`` when the truck is eligible (``fleet.eligibility``), else ``recorded`` with the
   refusal reason codes (an order already open is linked);
 * our truck with a device -> ``ticket`` (source ``road_check``, priority high: the bureau is watching), folded into
   the truck's active ticket of the category: ``device_damaged`` -> physical_damage, ``camera_covered`` ->
@@ -13,13 +13,13 @@ Each row (date, plate, location, finding) becomes one ``road_check_finding`` wit
 
 All or nothing: a bad date (unreadable, or in the future), an unknown finding or a malformed plate on any row
 refuses the whole file with every bad row listed; nothing is stored. The same file again (same SHA-256) answers the
-first import. Work orders are opened first (``create_order`` commits each one); the import, its findings and the
-tickets are then written in one transaction.
+first import. The import, its findings, the work orders and the tickets are written in one transaction.
 """
 import hashlib
 
 import marshmallow as ma
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import activity
 from ..errors import Conflict, Invalid, NotFound
@@ -120,9 +120,10 @@ def _order_for(truck, row):
     reasons = fleet.eligibility(truck, fleet.today())
     if not reasons:
         try:
-            order = installs.create_order(truck.id, note=_describe(row))
+            with db.session.begin_nested():  # in the import's transaction: all of it is stored, or nothing
+                order = installs.add_order(truck.id, note=_describe(row))
             return "work_order", order.id, None
-        except (Invalid, Conflict):  # lost a race since the check: recorded with the reasons as they are now
+        except (Invalid, Conflict, IntegrityError):  # lost a race since the check: recorded with the reasons now
             reasons = fleet.eligibility(truck, fleet.today()) or [{"code": "order_open"}]
     open_order = installs.active_order(truck.id)
     return "recorded", open_order.id if open_order else None, ", ".join(r["code"] for r in reasons)
@@ -141,7 +142,7 @@ def import_findings(data, filename, user_id=None):
     devices = _installed({t.id for t in trucks.values()})
 
     findings = []
-    for row_no, row in rows:  # work orders first: create_order commits each one
+    for row_no, row in rows:
         truck = trucks.get(row["plate"])
         finding = RoadCheckFinding(row_no=row_no, checked_on=row["date"], plate=row["plate"],
                                    location=row.get("location"), finding=row["finding"],
