@@ -96,7 +96,9 @@ def test_the_home_page_shows_each_figure_and_links_to_its_list(app, ops, scene):
     assert [tile(html, t) for t in ("tile-sim-billed", "tile-sim-disputed")] == ["25.00", "5.00"]
     assert [tile(html, t) for t in ("tile-costs-this", "tile-costs-last")] == ["9,080.00", "65.00"]
     deadline = dt.date.fromisoformat(str(app.config["PROGRAMME_DEADLINE"]))
-    assert tile(html, "tile-days-left") == str((deadline - inst.local_today()).days)
+    days = (deadline - inst.local_today()).days
+    assert tile(html, "tile-days-left") == str(abs(days))  # with "days left" or "days past the deadline"
+    assert ("Days left to" if days >= 0 else "Days past the deadline") in html
     assert 'id="tile-never-seen" href="/installations/never-seen"' in html
     assert 'id="tile-tickets-breached" href="/tickets?state=active&amp;sla_state=breached"' in html
     assert f'href="/statements/{scene["statement_id"]}"' in html
