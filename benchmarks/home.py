@@ -9,7 +9,6 @@ network): median, p95 and slowest request time, the SQL statements per request, 
 takes. Asserts nothing.
 """
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -20,20 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def _database_url(given):
-    if given:
-        return given
-    import socket
+    from benchmarks.imports import _database_url as throwaway
 
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
-    except OSError:
-        return "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.sqlite3")
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'idms_bench_home'").fetchone():
-            conn.execute("CREATE DATABASE idms_bench_home")
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/idms_bench_home"
+    return throwaway(given, "idms_bench_home")
 
 
 def _percentile(values, share):

@@ -15,7 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def _database_url(given):
+def _database_url(given, name="idms_bench"):
+    """``given``, else PostgreSQL database ``name`` on 127.0.0.1 (created if missing), else a temporary SQLite file."""
     if given:
         return given
     import socket
@@ -27,9 +28,9 @@ def _database_url(given):
     import psycopg
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'idms_bench'").fetchone():
-            conn.execute("CREATE DATABASE idms_bench")
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/idms_bench"
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
 def main():

@@ -102,7 +102,7 @@ def test_the_home_page_shows_each_figure_and_links_to_its_list(app, ops, scene):
     assert 'id="tile-never-seen" href="/installations/never-seen"' in html
     assert 'id="tile-tickets-breached" href="/tickets?state=active&amp;sla_state=breached"' in html
     assert f'href="/statements/{scene["statement_id"]}"' in html
-    this, last = scene["this_period"], scene["period"]
+    this = scene["this_period"]
     assert f'id="tile-costs-this" href="/costs?from={this}&amp;to={this}"' in html
     # the charts: 2 counties with trucks x (insured, installed, connected); 4 categories x (last month, this month)
     progress = html[html.index('id="progress-chart"'):html.index("</figure>", html.index('id="progress-chart"'))]
