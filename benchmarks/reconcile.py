@@ -13,7 +13,10 @@ plans, 30% of them in devices installed on trucks, and a statement file of about
 * floor: COPY of the same file into a plain table plus ONE SQL statement computing the same outcomes.
 
 It prints N, lines, ingest / reconcile / total seconds, floor seconds, the ratio, and the worker's peak RSS (the
-largest of the worker and its work-horse, from getrusage(RUSAGE_CHILDREN) after the worker stops). Asserts nothing.
+largest of the worker and its work-horse: getrusage(RUSAGE_CHILDREN) of a small launcher process that started the
+worker, so that the figure is the worker's own and not this process's pages, which a child forked from it would
+count). With ``--steps`` it then replays the reconciliation in this process, the results and the ledger emptied
+first, and prints the seconds of each SQL statement that took more than 10 ms. Asserts nothing.
 Needs PostgreSQL and Redis (its database 13 is flushed).
 """
 import argparse
@@ -21,7 +24,6 @@ import datetime as dt
 import io
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -33,6 +35,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PERIOD = "2026-09"
 QUEUE = "bench-reconcile"
+# Starts the worker and, once it has stopped, prints the peak RSS (KB) of the worker and its work-horses.
+LAUNCHER = """
+import resource, signal, subprocess, sys
+worker = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+signal.signal(signal.SIGTERM, lambda *_: worker.send_signal(signal.SIGTERM))
+worker.wait()
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
 PLANS = [("CM-IOT-1G", "10.00", 1024, "0.29"), ("CM-IOT-3G", "20.00", 3072, "0.20"), ("CM-IOT-10G", "45.50", 10240, "0.10")]
 
 
@@ -196,7 +206,37 @@ def floor(data):
     return time.perf_counter() - started, counts
 
 
-def one(n, url, redis_url):
+def replay_steps(statement_id):
+    """Reconcile the statement again from nothing (results and ledger emptied), timing each SQL statement."""
+    from sqlalchemy import event, text
+
+    from insurer_dms.extensions import db
+    from insurer_dms.sims.reconciliation import reconcile
+
+    db.session.execute(text("TRUNCATE reconciliation_result, ledger_entry CASCADE"))  # the benchmark's own database
+    db.session.commit()
+    timings, started = [], {}
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        started["at"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        seconds = time.perf_counter() - started["at"]
+        if seconds >= 0.01:
+            words = " ".join(statement.split()).split(" ")
+            timings.append([" ".join(words[:4 if words[0] == "CREATE" else 3]), round(seconds, 2)])
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        reconcile(statement_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
+    return timings
+
+
+def one(n, url, redis_url, steps=False):
     """Measure one N; prints a JSON line."""
     from flask_migrate import upgrade
     from redis import Redis
@@ -219,8 +259,9 @@ def one(n, url, redis_url):
         build_world(n)
         data, lines = statement_file(n)
         env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "RQ_QUEUE": QUEUE, "OBJECTS_DIR": objects}
-        worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        worker = subprocess.Popen([sys.executable, "-c", LAUNCHER, sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+                                  cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  stdin=subprocess.DEVNULL, text=True)
         while not any(QUEUE in w.queue_names() for w in Worker.all(connection=redis)):
             time.sleep(0.1)
         from insurer_dms.sims.statements import ingest_statement
@@ -237,18 +278,19 @@ def one(n, url, redis_url):
             time.sleep(0.05)
         finished = time.perf_counter()
         worker.send_signal(signal.SIGTERM)
-        worker.wait()
-        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        rss_mb = int(worker.communicate()[0].strip()) / 1024
         from insurer_dms.sims.reconciliation import summary
 
         counts = {k: v["count"] for k, v in summary(statement_id)["outcomes"].items()} if status == "done" else {}
         floor_seconds, floor_counts = floor(data)
         db.session.commit()
+        timings = replay_steps(statement_id) if steps and status == "done" else []
     redis.flushdb()
     print(json.dumps({"n": n, "lines": lines, "status": status, "ingest_s": round(ingested - started, 2),
                       "reconcile_s": round(finished - ingested, 2), "total_s": round(finished - started, 2),
                       "floor_s": round(floor_seconds, 2), "ratio": round((finished - started) / floor_seconds, 2),
-                      "worker_peak_rss_mb": round(rss_mb), "outcomes": counts, "floor_outcomes": floor_counts}))
+                      "worker_peak_rss_mb": round(rss_mb), "outcomes": counts, "floor_outcomes": floor_counts,
+                      "steps": timings}))
 
 
 def main():
@@ -256,17 +298,18 @@ def main():
     parser.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--steps", action="store_true", help="also time each SQL statement of a replayed reconciliation")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: one N in its own process
     args = parser.parse_args()
     url = _database_url(args.database_url)
     if args.one:
-        return one(args.one, url, args.redis_url)
+        return one(args.one, url, args.redis_url, args.steps)
     print(f"database: {url.split('@')[-1]}; period {PERIOD}")
     print(f"{'N':>9} {'lines':>9} {'ingest s':>9} {'recon s':>8} {'total s':>8} {'floor s':>8} {'ratio':>6} {'worker RSS MB':>14}")
     for n in args.n:
         # each N in a fresh process, so the worker's peak RSS is its own
-        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--database-url", url, "--redis-url", args.redis_url],
-                             capture_output=True, text=True, cwd=ROOT)
+        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--database-url", url, "--redis-url", args.redis_url]
+                             + (["--steps"] if args.steps else []), capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             print(out.stdout, out.stderr)
             continue
@@ -275,6 +318,8 @@ def main():
               f" {r['ratio']:>6} {r['worker_peak_rss_mb']:>14}  {r['status']}")
         same = r["outcomes"] == {k: r["floor_outcomes"].get(k, 0) for k in r["outcomes"]}
         print(f"{'':>9} outcomes {r['outcomes']} (floor agrees: {same})")
+        for label, seconds in r["steps"]:
+            print(f"{'':>9} {seconds:>6.2f} s  {label}")
 
 
 if __name__ == "__main__":

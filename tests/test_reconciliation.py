@@ -184,7 +184,7 @@ def test_a_superseding_version_reverses_the_old_ledger_and_keeps_its_results(ctx
     assert sorted((r.reverses_id, r.amount) for r in reversals) == sorted(
         (e.id, -e.amount) for e in old_entries[:2])
     assert db.session.get(Statement, v1.id).status == "superseded"
-    assert [r.outcome for r in by_iccid(v1.id).values() for r in r] == ["matched", "overbilled"]
+    assert [res.outcome for rows in by_iccid(v1.id).values() for res in rows] == ["matched", "overbilled"]
     # re-running either version changes nothing in the ledger
     count = db.session.scalar(select(func.count()).select_from(LedgerEntry))
     reconciliation.reconcile(v2.id)

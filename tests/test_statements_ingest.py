@@ -98,6 +98,25 @@ def test_gb18030_file_with_chinese_headers_is_read(app, ops):
     assert resp.json["line_count"] == 5
 
 
+def test_a_csv_with_quoted_cells_gives_the_same_lines_as_a_plain_one(app, ops):
+    """Files without quotes are read line by line, others by the csv module: both give the same lines and errors."""
+    rows = lines(4)
+    rows.insert(2, [""] * 8)  # a blank row keeps its number
+    plain = csv_bytes(EN, rows)
+    quoted = plain.decode().replace("\r\n", "\n")
+    quoted = "\n".join(",".join(f'"{c}"' for c in line.split(",")) for line in quoted.split("\n") if line) + "\n"
+    first = upload(ops, URL, plain, "plain.csv").json
+    second = upload(ops, URL, quoted.encode(), "quoted.csv").json
+    assert (first["line_count"], first["billed_total"]) == (second["line_count"], second["billed_total"]) == (4, "81.50")
+    assert line_rows(app, second["id"]) == line_rows(app, first["id"])
+    assert [r.row_no for r in line_rows(app, first["id"])] == [2, 3, 5, 6]
+    bad = [r[:] for r in lines(3, start=20)]
+    bad[1][3] = "12,5"  # a comma inside a quoted cell: one cell, not a whole number
+    resp = upload(ops, URL, csv_bytes(EN, bad), "bad.csv")
+    assert resp.status_code == 422
+    assert [(r["row"], r["column"]) for r in resp.json["rows"]] == [(3, "data_kb")]
+
+
 def test_xlsx_statement_with_typed_cells_is_read(app, ops):
     rows = [[r[0], int(r[1]), r[2], int(r[3]), int(r[4]), float(r[5]), float(r[6]), float(r[7])] for r in lines(6)]
     rows.insert(2, [None] * 8)  # a blank row is skipped; row numbers stay the spreadsheet's

@@ -46,8 +46,8 @@ class LedgerEntry(db.Model):
               sqlite_where=text("device_id IS NOT NULL")),
         Index("ix_ledger_entry_company_id", "company_id", postgresql_where=text("company_id IS NOT NULL"),
               sqlite_where=text("company_id IS NOT NULL")),
-        Index("uq_ledger_entry_reverses_id", "reverses_id", unique=True, postgresql_where=text("reverses_id IS NOT NULL"),
-              sqlite_where=text("reverses_id IS NOT NULL")),  # an entry is reversed at most once
+        Index("uq_ledger_entry_reverses_id", "reverses_id", unique=True,  # an entry is reversed at most once
+              postgresql_where=text("reverses_id IS NOT NULL"), sqlite_where=text("reverses_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

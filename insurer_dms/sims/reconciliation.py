@@ -1,7 +1,7 @@
-"""Reconciling a carrier statement, set-based: a handful of INSERT ... SELECT statements in ONE transaction.
+"""Reconciling a carrier statement, set-based: a handful of SQL statements in ONE transaction.
 
 Every line of the statement, and every SIM of ours of that carrier that should have been billed but was not, gets
-exactly one ``reconciliation_result``. A line's outcome, first rule that applies wins:
+exactly one result. A line's outcome, first rule that applies wins:
 
 1. ``duplicate_line``: the ICCID is on an earlier row of the same statement (the first row is reconciled as
    usual; later rows are expected 0.00, the whole amount is in dispute, no flags);
@@ -19,12 +19,24 @@ was installed on it; a SIM assignment or installation counts on a day (Asia/Shan
 before that day and did not end before it; on a swap that day the later one wins.
 
 Ledger: every line's billed amounts are booked (categories sim_plan_fee = plan_fee, sim_overage = overage_fee,
-zero amounts skipped) against the result's truck (None for unknown SIMs), source ("statement_line", line id).
-Writing is idempotent: only lines without entries get them, so a re-run never books twice. When the statement
-supersedes older versions of the same carrier and month, their not-yet-reversed entries are reversed (negated rows
-with reverses_id); their results are kept as history (their status ``superseded`` says they no longer count). A
-superseded statement that is (re)run computes results but books nothing. Runs of one carrier and month are
-serialised (PostgreSQL advisory lock), and a run killed at any point leaves nothing: it is one transaction.
+zero amounts skipped) against the result's truck and device (None for unknown SIMs), source ("statement_line",
+line id). A statement is booked once, all its lines in the run that books it, so a re-run (which finds its lines
+booked) never books twice. When the statement supersedes older versions of the same carrier and month, their
+not-yet-reversed entries are reversed (negated rows with reverses_id); their results are kept as history (their
+status ``superseded`` says they no longer count). A superseded statement that is (re)run computes results but
+books nothing. Runs of one carrier and month are serialised (PostgreSQL advisory lock), and a run killed at any
+point leaves nothing: it is one transaction.
+
+Storage: a run that books the statement stores every result except the plain matches (matched to the fen, no flag):
+their line and their ledger entry (with the truck) say everything, and reconciliation_report lists them with the
+stored ones. A run that books nothing (a re-run, a superseded version) stores every result. For a million-line
+statement that is a hundred thousand rows written instead of a million.
+
+How it stays fast (a million lines: see benchmarks/reconcile.py and the README): one pass computes every line's and
+every missing SIM's facts into a temporary table (the lines FULL JOIN the carrier's SIMs, their devices' trucks,
+repeated ICCIDs by a hash aggregate), and two INSERT ... SELECT write the results and the ledger from it, in line
+order; the tables written carry no per-row foreign key checks and only the indexes queries use (migration
+0005_reconcile_speed); the session settings are in ``_lock``.
 """
 import time
 import zlib
@@ -40,6 +52,7 @@ from .reconciliation_report import discrepancies_csv, discrepancies_xlsx, get_st
 
 LOCAL_TZ = "Asia/Shanghai"  # days of the month are China's calendar days (UTC+8, no daylight saving)
 SOURCE_TYPE = "statement_line"
+ANALYZE_FROM_LINES = 100_000
 
 
 def _local_date(dialect, ts):
@@ -63,11 +76,14 @@ def _run(sql, params):
     return db.session.execute(stmt, used)
 
 
-def _sim_month_sql(dialect):
-    """recon_sim: the month's facts of every SIM of the carrier: active days, plan part, device and truck then.
+def _facts_sql(dialect):
+    """(CTEs, SELECT) of the temporary table recon: one row per line (its SIM, truck, outcome, amounts in fen and
+    flags) and one per missing SIM, in line order.
 
-    Only the carrier's SIMs: a line's ICCID was checked at upload to be the statement carrier's, and a SIM's carrier
-    is the issuer of its ICCID (service.check_identity), so no line can be a SIM of another carrier.
+    One pass: the statement's lines FULL JOIN the carrier's SIMs. Only the carrier's SIMs: a line's ICCID was checked
+    at upload to be the statement carrier's, and a SIM's carrier is the issuer of its ICCID (service.check_identity),
+    so no line can be a SIM of another carrier. A SIM without a line is `missing` when it owes a plan part; other
+    SIMs without a line are left out.
     """
     days = charges.active_days_sql(dialect, "s.status", "s.activated_on", "s.deactivated_on")
     ref_day = charges.reference_day_sql("s.deactivated_on")
@@ -75,42 +91,29 @@ def _sim_month_sql(dialect):
                f" AND (a.ended_at IS NULL OR {_local_date(dialect, 'a.ended_at')} >= {ref_day})")
     mounted_on = (f"{_local_date(dialect, 'i.installed_at')} <= h.ref_day"
                   f" AND (i.removed_at IS NULL OR {_local_date(dialect, 'i.removed_at')} >= h.ref_day)")
-    return f"""
-    CREATE TEMP TABLE recon_sim {"ON COMMIT DROP" if dialect == "postgresql" else ""} AS
-    WITH held AS (
+    overage = charges.overage_fen_sql("x.data_kb", "x.allowance_mb", "x.overage_per_mb", "x.days")
+    over_allowance = charges.over_allowance_sql("x.data_kb", "x.allowance_mb")
+    tolerance = charges.MATCH_TOLERANCE_FEN
+    ctes = f"""
+    held AS (  -- the device holding each SIM on its reference day (the later assignment on a swap day)
         SELECT a.sim_id, a.device_id, {ref_day} AS ref_day,
                ROW_NUMBER() OVER (PARTITION BY a.sim_id ORDER BY a.started_at DESC, a.id DESC) AS rn
         FROM sim_assignment a JOIN sim s ON s.id = a.sim_id
         WHERE s.carrier = :carrier AND {held_on}
-    ), mounted AS (
-        SELECT h.sim_id, i.truck_id,
+    ), mounted AS (  -- and the truck that device was installed on that day, if any
+        SELECT h.sim_id, h.device_id, i.truck_id,
                ROW_NUMBER() OVER (PARTITION BY h.sim_id ORDER BY i.installed_at DESC, i.id DESC) AS rn
-        FROM held h JOIN installation i ON i.device_id = h.device_id AND {mounted_on}
+        FROM held h LEFT JOIN installation i ON i.device_id = h.device_id AND {mounted_on}
         WHERE h.rn = 1
-    )
-    SELECT b.sim_id, b.iccid, b.allowance_mb, b.overage_per_mb, b.days,
-           CASE WHEN b.days > 0 THEN {charges.plan_part_fen_sql('b.monthly_fee', 'b.days')} ELSE 0 END AS plan_fen,
-           h.device_id, m.truck_id
-    FROM (
-        SELECT s.id AS sim_id, s.iccid, p.monthly_fee, p.allowance_mb, p.overage_per_mb, {days} AS days
-        FROM sim s LEFT JOIN data_plan p ON p.id = s.plan_id
-        WHERE s.carrier = :carrier
-    ) b
-    LEFT JOIN held h ON h.sim_id = b.sim_id AND h.rn = 1
-    LEFT JOIN mounted m ON m.sim_id = b.sim_id AND m.rn = 1
-    """
-
-
-def _line_facts_sql(dialect):
-    """recon_line: every line's SIM, truck, outcome, amounts in fen and flags (in line order: the probe side)."""
-    overage = charges.overage_fen_sql("x.data_kb", "x.allowance_mb", "x.overage_per_mb", "x.days")
-    over_allowance = charges.over_allowance_sql("x.data_kb", "x.allowance_mb")
-    tolerance = charges.MATCH_TOLERANCE_FEN
-    return f"""
-    CREATE TEMP TABLE recon_line {"ON COMMIT DROP" if dialect == "postgresql" else ""} AS
+    ), repeated AS (  -- ICCIDs on more than one row, with their first row
+        SELECT iccid, MIN(row_no) AS first_row FROM statement_line WHERE statement_id = :statement_id
+        GROUP BY iccid HAVING COUNT(*) > 1
+    )"""
+    facts = f"""
     SELECT y.line_id, y.iccid, y.sim_id, y.truck_id, y.device_id, y.plan_fee, y.overage_fee, y.billed_fen,
            y.expected_fen, y.zero_usage, y.over_allowance,
-           CASE WHEN y.repeated THEN 'duplicate_line'
+           CASE WHEN y.line_id IS NULL THEN 'missing'
+                WHEN y.repeated THEN 'duplicate_line'
                 WHEN y.sim_id IS NULL THEN 'unknown_sim'
                 WHEN y.days = 0 AND y.billed_fen > 0 THEN 'inactive_billed'
                 WHEN y.parts_fen <> y.billed_fen THEN 'line_inconsistent'
@@ -120,46 +123,44 @@ def _line_facts_sql(dialect):
     FROM (
         SELECT x.line_id, x.iccid, x.sim_id, x.truck_id, x.device_id, x.plan_fee, x.overage_fee, x.days, x.repeated,
                x.billed_fen, x.parts_fen,
-               CASE WHEN x.repeated OR x.sim_id IS NULL THEN 0 ELSE x.plan_fen + {overage} END AS expected_fen,
-               CASE WHEN NOT x.repeated AND x.sim_id IS NOT NULL AND x.days > 0 AND x.truck_id IS NOT NULL
-                         AND x.data_kb = 0 THEN TRUE ELSE FALSE END AS zero_usage,
-               CASE WHEN NOT x.repeated AND x.sim_id IS NOT NULL THEN {over_allowance} ELSE FALSE END AS over_allowance
+               CASE WHEN x.line_id IS NULL THEN x.plan_fen
+                    WHEN x.repeated OR x.sim_id IS NULL THEN 0 ELSE x.plan_fen + {overage} END AS expected_fen,
+               CASE WHEN x.line_id IS NOT NULL AND NOT x.repeated AND x.sim_id IS NOT NULL AND x.days > 0
+                         AND x.truck_id IS NOT NULL AND x.data_kb = 0 THEN TRUE ELSE FALSE END AS zero_usage,
+               CASE WHEN x.line_id IS NOT NULL AND NOT x.repeated AND x.sim_id IS NOT NULL THEN {over_allowance}
+                    ELSE FALSE END AS over_allowance
         FROM (
-            SELECT l.id AS line_id, l.iccid, l.data_kb, l.plan_fee, l.overage_fee, r.sim_id, r.truck_id, r.device_id,
-                   r.days, r.plan_fen, r.allowance_mb, r.overage_per_mb,
+            SELECT l.id AS line_id, COALESCE(l.iccid, s.iccid) AS iccid, l.data_kb, l.plan_fee, l.overage_fee,
+                   s.sim_id, s.days, p.allowance_mb, p.overage_per_mb, m.device_id, m.truck_id,
+                   CASE WHEN s.days > 0 THEN {charges.plan_part_fen_sql('p.monthly_fee', 's.days')} ELSE 0 END
+                       AS plan_fen,
                    CASE WHEN d.first_row IS NOT NULL AND l.row_no > d.first_row THEN TRUE ELSE FALSE END AS repeated,
                    {charges.fen_sql('l.total_fee')} AS billed_fen,
                    {charges.fen_sql('l.plan_fee')} + {charges.fen_sql('l.overage_fee')} AS parts_fen
-            FROM statement_line l
-            LEFT JOIN recon_sim r ON r.iccid = l.iccid
-            LEFT JOIN (SELECT iccid, MIN(row_no) AS first_row FROM statement_line WHERE statement_id = :statement_id
-                       GROUP BY iccid HAVING COUNT(*) > 1) d ON d.iccid = l.iccid
-            WHERE l.statement_id = :statement_id
+            FROM (SELECT * FROM statement_line WHERE statement_id = :statement_id) l
+            FULL JOIN (SELECT s.id AS sim_id, s.iccid, s.plan_id, {days} AS days
+                       FROM sim s WHERE s.carrier = :carrier) s ON s.iccid = l.iccid
+            LEFT JOIN data_plan p ON p.id = s.plan_id
+            LEFT JOIN mounted m ON m.sim_id = s.sim_id AND m.rn = 1
+            LEFT JOIN repeated d ON d.iccid = l.iccid
         ) x
+        WHERE x.line_id IS NOT NULL OR x.plan_fen > 0
     ) y
     """
+    return ctes, facts
 
 
 LINE_RESULTS_SQL = """
     INSERT INTO reconciliation_result (statement_id, line_id, sim_id, iccid, truck_id, outcome, billed, expected,
                                        difference, zero_usage_installed, over_allowance)
     SELECT :statement_id, x.line_id, x.sim_id, x.iccid, x.truck_id, x.outcome, x.billed_fen / 100.0,
-           x.expected_fen / 100.0, (x.billed_fen - x.expected_fen) / 100.0, x.zero_usage, x.over_allowance
-    FROM recon_line x
+           x.expected_fen / 100.0, (COALESCE(x.billed_fen, 0) - x.expected_fen) / 100.0, x.zero_usage,
+           x.over_allowance
+    FROM recon x
 """
 # A plain match: matched to the fen, no flag, and booked by this run (so its ledger entries carry its truck).
 PLAIN_MATCH = ("x.outcome = 'matched' AND x.billed_fen = x.expected_fen AND NOT x.zero_usage AND NOT x.over_allowance"
                " AND (x.plan_fee <> 0 OR x.overage_fee <> 0)")
-
-MISSING_SQL = """
-    INSERT INTO reconciliation_result (statement_id, line_id, sim_id, iccid, truck_id, outcome, billed, expected,
-                                       difference, zero_usage_installed, over_allowance)
-    SELECT :statement_id, NULL, r.sim_id, r.iccid, r.truck_id, 'missing', NULL, r.plan_fen / 100.0,
-           -r.plan_fen / 100.0, FALSE, FALSE
-    FROM recon_sim r
-    WHERE r.days > 0 AND r.plan_fen > 0
-      AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.sim_id = r.sim_id)
-"""
 
 # Reverse the older versions' entries not reversed yet (reverses_id is unique: never twice).
 REVERSE_OLDER_SQL = """
@@ -175,6 +176,8 @@ REVERSE_OLDER_SQL = """
       AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_id IS NOT NULL AND r.reverses_id = e.id)
 """
 
+TOTALS_SQL = "SELECT COUNT(line_id), COALESCE(SUM(billed_fen), 0), COALESCE(SUM(expected_fen), 0) FROM recon"
+
 # A statement is booked all at once (this run's transaction), so one line tells whether it has been booked.
 FIRST_BOOKED_LINE_SQL = """
     SELECT CAST(l.id AS VARCHAR(60)) FROM statement_line l
@@ -187,8 +190,8 @@ BOOK_SQL = """
     INSERT INTO ledger_entry (category, amount, period, truck_id, device_id, source_type, source_id, created_at)
     SELECT c.category, CASE WHEN c.category = 'sim_plan_fee' THEN x.plan_fee ELSE x.overage_fee END, :period,
            x.truck_id, x.device_id, 'statement_line', CAST(x.line_id AS VARCHAR(60)), :now
-    FROM recon_line x CROSS JOIN (SELECT 'sim_plan_fee' AS category UNION ALL SELECT 'sim_overage') c
-    WHERE (CASE WHEN c.category = 'sim_plan_fee' THEN x.plan_fee ELSE x.overage_fee END) <> 0
+    FROM recon x CROSS JOIN (SELECT 'sim_plan_fee' AS category UNION ALL SELECT 'sim_overage') c
+    WHERE x.line_id IS NOT NULL AND (CASE WHEN c.category = 'sim_plan_fee' THEN x.plan_fee ELSE x.overage_fee END) <> 0
 """
 
 
@@ -203,6 +206,9 @@ def _lock(dialect, statement):
         db.session.execute(text("SET LOCAL work_mem = '256MB'"))
         db.session.execute(text("SET LOCAL jit = off"))
         db.session.execute(text("SET LOCAL synchronous_commit = off"))
+        # Every join here is over a whole statement or SIM set; the row estimates of lines loaded seconds ago are
+        # stale (autovacuum has not analysed them yet), and a nested loop on such an estimate takes minutes.
+        db.session.execute(text("SET LOCAL enable_nestloop = off"))
         key = zlib.crc32(f"reconcile:{statement.carrier}:{statement.period}".encode())
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
@@ -241,19 +247,15 @@ def reconcile(statement_id, progress=None):
               "note": f"statement {statement.id} (v{statement.version}) supersedes it",
               **charges.month_params(statement.period)}
     _step(progress, 5)
-    if dialect != "postgresql":  # SQLite has no ON COMMIT DROP: a failed run's tables may still be there
-        _run("DROP TABLE IF EXISTS temp.recon_sim", {})
-        _run("DROP TABLE IF EXISTS temp.recon_line", {})
     _run("DELETE FROM reconciliation_result WHERE statement_id = :statement_id", params)
-    _run(_sim_month_sql(dialect), params)
-    if dialect == "postgresql":
-        _run("ANALYZE recon_sim", {})
-    _step(progress, 20)
-    _run(_line_facts_sql(dialect), params)
+    ctes, facts = _facts_sql(dialect)
+    if dialect != "postgresql":  # SQLite has no ON COMMIT DROP: a failed run's table may still be there
+        _run("DROP TABLE IF EXISTS temp.recon", {})
+    on_commit = "ON COMMIT DROP" if dialect == "postgresql" else ""
+    _run(f"CREATE TEMP TABLE recon {on_commit} AS WITH {ctes} {facts}", params)
+    _step(progress, 30)
     book = not superseded and not _booked(params)
     _run(LINE_RESULTS_SQL + (f" WHERE NOT ({PLAIN_MATCH})" if book else ""), params)
-    _step(progress, 45)
-    _run(MISSING_SQL, params)
     _step(progress, 60)
     if not superseded:
         _run(REVERSE_OLDER_SQL, params)
@@ -261,24 +263,24 @@ def reconcile(statement_id, progress=None):
     if book:
         _run(BOOK_SQL, params)
     _step(progress, 90)
-    _finish(statement, superseded)
+    _finish(statement, superseded, _run(TOTALS_SQL, {}).one())
     if dialect != "postgresql":
-        _run("DROP TABLE temp.recon_sim", {})
-        _run("DROP TABLE temp.recon_line", {})
+        _run("DROP TABLE temp.recon", {})
     db.session.commit()
+    if dialect == "postgresql" and statement.line_count >= ANALYZE_FROM_LINES:
+        # After the commit (the statement is done already): a large statement changes the statistics of the tables
+        # it was written to enough that the planner should not wait for autovacuum to see its rows.
+        _run("ANALYZE statement_line, reconciliation_result, ledger_entry", {})
+        db.session.commit()
     return summary(statement.id)
 
 
-def _finish(statement, superseded):
+def _finish(statement, superseded, totals):
     """Totals and state of the statement, in the run's transaction."""
-    lines, billed_fen, expected_fen = _run(
-        "SELECT COUNT(*), COALESCE(SUM(billed_fen), 0), COALESCE(SUM(expected_fen), 0) FROM recon_line", {}).one()
-    missing_fen = _run(
-        f"SELECT COALESCE(SUM({charges.fen_sql('expected')}), 0) FROM reconciliation_result"
-        " WHERE statement_id = :statement_id AND outcome = 'missing'", {"statement_id": statement.id}).scalar()
+    lines, billed_fen, expected_fen = totals
     statement.line_count = lines
     statement.billed_total = charges.cny(billed_fen)
-    statement.expected_total = charges.cny(expected_fen + missing_fen)
+    statement.expected_total = charges.cny(expected_fen)
     statement.status = "superseded" if superseded or statement.status == "superseded" else "done"
     statement.progress = 100
     statement.error = None

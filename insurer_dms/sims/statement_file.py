@@ -1,8 +1,11 @@
 """Reading a carrier statement file as a stream of checked lines (CSV or XLSX, English or Chinese headers).
 
-Built for a million lines: rows come from ``csv.reader`` (or openpyxl in read-only mode) one at a time, and a
-row whose cells already look right costs a few string tests; only a suspicious row takes the slow path that
-strips, normalises and explains. Row numbers are the spreadsheet's (header = row 1).
+Built for a million lines: rows come one at a time, and a row that already looks right costs one regular
+expression match and a Luhn check; only a suspicious row takes the slow path that strips, normalises and
+explains. A CSV file without quote characters (what carriers' billing systems write) is read as plain text lines,
+each line one row, which is exactly what ``csv.reader`` would make of it, only without splitting every good line
+into cells; any other CSV goes through ``csv.reader``, and XLSX through openpyxl in read-only mode. Row numbers are
+the spreadsheet's (header = row 1).
 """
 import codecs
 import csv
@@ -26,6 +29,7 @@ ALIASES = {
     "total_fee": ("合计(元)", "合计（元）", "合计", "总费用"),
 }
 FIELDS = tuple(ALIASES)
+LINE_FIELDS = ("iccid", "msisdn", "data_kb", "sms_count", "plan_fee", "overage_fee", "total_fee")  # a checked line
 REQUIRED = ("iccid", "period", "data_kb", "plan_fee", "overage_fee", "total_fee")  # msisdn, sms_count may be absent
 MAX_LISTED = 1000  # problems listed in a 422; the message still counts every bad row
 
@@ -33,10 +37,18 @@ _MONEY = re.compile(r"\d{1,10}(?:\.\d{1,2})?")  # Numeric(12, 2), not negative
 _PERIOD = re.compile(r"(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*月?(?:[-/.]\d{1,2}(?:[ T][\d:.]+)?)?")
 # Luhn: the digit sum of 2 x d, as a character table so a whole ICCID is mapped in one str.translate.
 _DOUBLED = str.maketrans("0123456789", "0246813579")
+# And for the usual 20-digit ICCID: the Luhn sum of every 4-digit group of an even-length number (doubled, plain,
+# doubled, plain from the left), so a check is five look-ups.
+_DOUBLE = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+_QUADS = {f"{a}{b}{c}{d}": _DOUBLE[a] + b + _DOUBLE[c] + d
+          for a in range(10) for b in range(10) for c in range(10) for d in range(10)}
 
 
 def luhn_ok(digits):
-    """Luhn check of an ASCII digit string, fast: translate the doubled positions, then sum the bytes."""
+    """Luhn check of an ASCII digit string, fast: five table look-ups for 20 digits, else translate and sum."""
+    if len(digits) == 20:
+        q = _QUADS
+        return (q[digits[:4]] + q[digits[4:8]] + q[digits[8:12]] + q[digits[12:16]] + q[digits[16:]]) % 10 == 0
     rev = digits[::-1]
     mixed = (rev[0::2] + rev[1::2].translate(_DOUBLED)).encode()
     return (sum(mixed) - 48 * len(mixed)) % 10 == 0
@@ -88,14 +100,44 @@ def _xlsx_rows(data):
         raise Invalid("The XLSX workbook cannot be opened.", {"file": [str(err)[:200]]})
 
 
+def _plain_lines(data):
+    """The lines of a CSV file without quotes (decoded 1 MB at a time), or None if it has quotes or lone CRs."""
+    if b'"' in data or data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    decoder = codecs.getincrementaldecoder(_encoding(data))()
+    view = memoryview(data)
+
+    def lines():
+        rest = ""
+        try:
+            for start in range(0, len(data), 1 << 20):
+                text = (rest + decoder.decode(view[start:start + (1 << 20)])).replace("\r\n", "\n")
+                *complete, rest = text.split("\n")
+                yield from complete
+            rest += decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise Invalid("The file is neither UTF-8 nor GB18030 text.", {"file": ["Unreadable text encoding."]})
+        if rest:
+            yield rest
+
+    return lines()
+
+
 def open_rows(data, filename):
-    """An iterator of rows (lists of text cells) of a .csv or .xlsx file, header first."""
+    """(rows, raw) of a .csv or .xlsx file, header first: rows are lists of text cells, or, when ``raw``, text
+    lines whose cells are separated by commas (``cells_of`` splits one)."""
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
-        return _xlsx_rows(data)
+        return _xlsx_rows(data), False
     if name.endswith(".csv"):
-        return _csv_rows(data)
+        lines = _plain_lines(data)
+        return (lines, True) if lines is not None else (_csv_rows(data), False)
     raise Invalid("Upload a .csv or .xlsx file.", {"file": ["Only .csv and .xlsx files are accepted."]})
+
+
+def cells_of(row):
+    """The cells of a row as ``open_rows`` gave it."""
+    return row.split(",") if row.__class__ is str else row
 
 
 def header_columns(headers):
@@ -136,24 +178,30 @@ class Problems:
 
 
 class LineChecker:
-    """Checks rows against the statement's carrier and period; good rows become lines of text values."""
+    """Checks rows against the statement's carrier and period; good rows become lines of text values.
 
-    def __init__(self, columns, carrier, period, first_rows=()):
+    ``raw``: the rows are text lines (``open_rows``), matched as they are; else lists of cells, matched joined by tabs.
+    """
+
+    def __init__(self, columns, carrier, period, first_rows=(), raw=False):
         self.columns = columns
         self.carrier, self.period = carrier, period
+        self.raw = raw
         self.prefixes = sorted(p for p, c in ISSUERS.items() if c == carrier)
         # The period as the file spells it (2026-09, 202609...): from the first rows, for the one-regex check.
         i = columns["period"][0]
-        self.spellings = {period} | {c[i] for _, c in first_rows if i < len(c) and normalise_period(c[i]) == period}
+        first_cells = [cells_of(row) for _, row in first_rows]
+        self.spellings = {period} | {c[i] for c in first_cells if i < len(c) and normalise_period(c[i]) == period}
         self.periods = {text: period for text in self.spellings}  # raw text -> month, each spelling parsed once
         self.idx = tuple(columns[f][0] if f in columns else None for f in FIELDS)
-        self.plain = self._plain_row()
+        self.plain = self._plain_row("," if raw else "\t")
 
-    def _plain_row(self):
-        """One regex for a row (its cells joined by tabs) that is plainly good, written as this file's first row.
+    def _plain_row(self, sep):
+        """One regex for a row (a raw line, or its cells joined by tabs) that is plainly good, written as this
+        file's first row.
 
-        Built from this file's column order, so a good row costs one join and one match; anything else
-        (spaces, other spellings, bad values) falls to ``slow``, which explains or normalises it.
+        Built from this file's column order, so a good row costs one match; anything else (spaces, other
+        spellings, bad values) falls to ``slow``, which explains or normalises it.
         """
         cell = {
             "iccid": "(?P<iccid>(?:" + "|".join(self.prefixes) + r")[0-9]{13,14})",
@@ -166,24 +214,31 @@ class LineChecker:
             "total_fee": r"(?P<total_fee>[0-9]{1,10}(?:\.[0-9]{1,2})?)",
         }
         by_index = {i: f for f, i in zip(FIELDS, self.idx) if i is not None}
-        parts = [cell[by_index[i]] if i in by_index else "[^\t]*" for i in range(max(by_index) + 1)]
+        other = f"[^{sep}]*"
+        parts = [cell[by_index[i]] if i in by_index else other for i in range(max(by_index) + 1)]
         absent = "".join(f"(?P<{f}>)" for f in ("msisdn", "sms_count") if f not in self.columns)
-        return re.compile("\t".join(parts) + absent + "(?:\t[^\t]*)*", re.ASCII)
+        return re.compile(sep.join(parts) + absent + f"(?:{sep}{other})*", re.ASCII)
 
-    def check(self, rows, problems, sink=None, chunk=10_000):
-        """Check every (row number, cells); good lines go to ``sink([(row, line), ...])`` in chunks until a row fails.
+    def check(self, rows, problems, sink=None, chunk=10_000, entry=None):
+        """Check every (row number, row); good lines go to ``sink([entry(row, line), ...])`` in chunks until a row
+        fails (``entry`` defaults to the pair (row, line)).
 
         Returns (lines, billed total). A line is (iccid, msisdn, data_kb, sms_count, plan_fee, overage_fee,
         total_fee) as text, msisdn and sms_count possibly "". Blank rows are skipped. One loop with local
         names on purpose: it runs a million times per statement.
         """
-        plain, slow, luhn, join = self.plain.fullmatch, self.slow, luhn_ok, "\t".join
+        plain, slow, luhn, join, raw = self.plain.fullmatch, self.slow, luhn_ok, "\t".join, self.raw
+        entry = entry or (lambda number, line: (number, line))
+        # The regex's groups are in file order; in the usual column order that is already the line's order.
+        in_order = self.plain.groups == len(LINE_FIELDS) and all(
+            self.plain.groupindex[f] == n for n, f in enumerate(LINE_FIELDS, 1))
         batch, count, billed = [], 0, Decimal("0.00")
-        for number, cells in rows:
-            match = plain(join(cells))
+        for number, row in rows:
+            match = plain(row if raw else join(row))
             if match is not None and luhn(match["iccid"]):
-                line = match.group("iccid", "msisdn", "data_kb", "sms_count", "plan_fee", "overage_fee", "total_fee")
+                line = match.groups() if in_order else match.group(*LINE_FIELDS)
             else:
+                cells = row.split(",") if raw else row
                 if not any(c.strip() for c in cells if c):
                     continue  # a blank row
                 line, row_problems = slow(cells)
@@ -193,7 +248,7 @@ class LineChecker:
             count += 1
             billed += Decimal(line[6])
             if sink is not None and not problems:
-                batch.append((number, line))
+                batch.append(entry(number, line))
                 if len(batch) >= chunk:
                     sink(batch)
                     batch = []
@@ -254,14 +309,15 @@ def first_line(rows, columns, carrier=None, period=None):
     """Read rows until the statement's carrier and period can be told; returns (carrier, period, rows read).
 
     The period is the first data row's unless given (drop folder); the carrier is the first valid ICCID's
-    issuer unless given. Rows read are handed back so they are checked like every other row.
+    issuer unless given. Rows read are handed back as they came, so they are checked like every other row.
     """
     seen = []
     i_iccid, i_period = columns["iccid"][0], columns["period"][0]
-    for number, cells in rows:
+    for number, row in rows:
+        cells = cells_of(row)
         if not any(cells):
             continue  # blank rows are skipped by the checks too
-        seen.append((number, cells))
+        seen.append((number, row))
         if period is None and i_period < len(cells):
             period = normalise_period(cells[i_period])
         if carrier is None and i_iccid < len(cells) and not iccid_problem(str(cells[i_iccid]).strip()):

@@ -35,22 +35,22 @@ NULL = "\\N"  # COPY text format's NULL
 
 @contextlib.contextmanager
 def _line_sink(statement_id):
-    """A ``sink([(row, line), ...])`` that streams lines into statement_line in the session's transaction."""
+    """(sink, entry) streaming lines into statement_line in the session's transaction: ``entry(row, line)`` makes
+    what the checker collects for a line, ``sink([entry, ...])`` writes a chunk of them."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         from psycopg.copy import QueuedLibpqWriter
 
         cursor = connection.connection.driver_connection.cursor()
         # A writer thread sends while this thread parses the next chunk. COPY text format: every value was
-        # checked to be digits (and one dot), so nothing needs escaping; an absent MSISDN is \N.
+        # checked to be digits (and one dot), so nothing needs escaping; an absent MSISDN is \N. Each line is
+        # formatted as it is checked: strings, not tuples, wait in the chunk (the garbage collector ignores them).
         with cursor.copy(f"COPY statement_line ({LINE_COLUMNS}) FROM STDIN", writer=QueuedLibpqWriter(cursor)) as copy:
-            def sink(batch):
-                copy.write("".join([
-                    f"{statement_id}\t{n}\t{i}\t{m or NULL}\t{kb}\t{sms or 0}\t{p}\t{o}\t{t}\n"
-                    for n, (i, m, kb, sms, p, o, t) in batch
-                ]))
+            def entry(n, line):
+                i, m, kb, sms, p, o, t = line
+                return f"{statement_id}\t{n}\t{i}\t{m or NULL}\t{kb}\t{sms or 0}\t{p}\t{o}\t{t}\n"
 
-            yield sink
+            yield (lambda batch: copy.write("".join(batch))), entry
         return
 
     paramstyle = "?" if connection.dialect.paramstyle == "qmark" else "%s"
@@ -61,7 +61,7 @@ def _line_sink(statement_id):
             (statement_id, n, i, m or None, int(kb), int(sms or 0), p, o, t) for n, (i, m, kb, sms, p, o, t) in batch
         ])
 
-    yield sink
+    yield sink, None
 
 
 # ---------------------------------------------------------------- ingest
@@ -88,11 +88,11 @@ def ingest_statement(data, filename, carrier=None, user_id=None, period=None):
     if existing is not None:
         return existing, False
 
-    source = sf.open_rows(data, filename)
+    source, raw = sf.open_rows(data, filename)
     headers = next(source, None)
     if headers is None:
         raise invalid("file", "The file is empty.")
-    columns = sf.header_columns(headers)
+    columns = sf.header_columns(sf.cells_of(headers))
     rows = sf.numbered(source)
     declared = carrier
     carrier, period, seen = sf.first_line(rows, columns, carrier, period)
@@ -101,16 +101,16 @@ def ingest_statement(data, filename, carrier=None, user_id=None, period=None):
         raise invalid("file", "The file has no data rows.")
     problems = sf.Problems()
     if carrier is None or period is None:  # no row says whose or which month: explain every row, store nothing
-        sf.LineChecker(columns, carrier or CARRIERS[0], period).check(rows, problems)
+        sf.LineChecker(columns, carrier or CARRIERS[0], period, raw=raw).check(rows, problems)
         if not problems:
             raise invalid("file", "No row names a valid ICCID and month.")
         raise problems.error()
 
     try:
         statement = _create(carrier, period, digest, filename, suffix, user_id)
-        checker = sf.LineChecker(columns, carrier, period, seen)
-        with _line_sink(statement.id) as sink:
-            count, billed = checker.check(rows, problems, sink, CHUNK)
+        checker = sf.LineChecker(columns, carrier, period, seen, raw)
+        with _line_sink(statement.id) as (sink, entry):
+            count, billed = checker.check(rows, problems, sink, CHUNK, entry)
         if problems:
             raise problems.error()
         if count == 0:

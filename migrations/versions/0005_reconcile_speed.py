@@ -1,5 +1,7 @@
-"""reconciliation speed: no per-row foreign key checks and only the indexes queries use on statement lines,
-reconciliation results and ledger entries (a carrier statement writes a million of each)
+"""reconciliation speed: statement lines, results and ledger entries without per-row foreign key checks
+
+Only the indexes queries use, partial where most rows have no value (a carrier statement writes a million lines
+and a million ledger entries).
 
 Revision ID: 0005_reconcile_speed
 Revises: 0004_maintenance_audits
