@@ -141,6 +141,11 @@ def import_findings(data, filename, user_id=None):
     trucks = _by_plate({row["plate"] for _n, row in rows})
     devices = _installed({t.id for t in trucks.values()})
 
+    # The import row first: the transaction has begun with a write (on SQLite the work orders' savepoints must nest
+    # inside it, or releasing the first would commit), and its id is named in the tickets' events.
+    item = RoadCheckImport(filename=(filename or "")[:255], sha256=digest, rows=len(rows), created_by_id=user_id)
+    db.session.add(item)
+    db.session.flush()
     findings = []
     for row_no, row in rows:
         truck = trucks.get(row["plate"])
@@ -153,9 +158,6 @@ def import_findings(data, filename, user_id=None):
             finding.outcome, finding.work_order_id, finding.reason = _order_for(truck, row)
         findings.append((finding, row))
 
-    item = RoadCheckImport(filename=(filename or "")[:255], sha256=digest, rows=len(rows), created_by_id=user_id)
-    db.session.add(item)
-    db.session.flush()  # the import's id, named in the tickets' events
     for finding, row in findings:
         if finding.outcome is None:
             ticket, _opened = tickets.signal(
