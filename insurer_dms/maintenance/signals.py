@@ -24,7 +24,6 @@ unfinished data access is followed up.
 it (state open or assigned, ``work_started_at`` empty) it is resolved automatically as ``back_online``.
 """
 import datetime as dt
-import uuid
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -37,7 +36,7 @@ from ..installs.models import Installation, WorkOrder
 from ..sims.models import ReconciliationResult, Statement
 from ..types import utcnow
 from . import tickets
-from .models import ACTIVE_STATES, Ticket, TicketEvent, TicketStateSpan
+from .models import ACTIVE_STATES, Ticket, TicketEvent
 
 OFFLINE = "device_offline"
 BATCH = 500  # trucks per transaction (and per IN list: well under SQLite's bound-parameter limit)
@@ -77,26 +76,6 @@ def _fold_many(folds, source, at):
         for ticket_id, note, data in folds])
 
 
-def _open_many(signals, source, at, priority="normal"):
-    """``tickets.open_ticket`` for many trucks at once: a few multi-row statements instead of a round per ticket."""
-    new = [Ticket(truck_id=truck_id, device_id=device_id, category=OFFLINE, source=source, priority=priority,
-                  state="open", description=note, opened_at=at, sla_due_at=tickets.sla_due(at, priority),
-                  sla_state="on_track", last_signal_at=at, signal_count=1, created_by_id=tickets._user_id(),
-                  number=f"TK-P-{uuid.uuid4().hex[:20]}")  # placeholder until the id is known, as open_ticket does
-           for truck_id, device_id, note, _data in signals]
-    db.session.add_all(new)
-    db.session.flush()
-    for ticket in new:
-        ticket.number = tickets._number(ticket)
-    actor, user_id = activity.actor_label(), tickets._user_id()
-    db.session.execute(insert(TicketStateSpan), [{"ticket_id": t.id, "state": "open", "entered_at": at} for t in new])
-    db.session.execute(insert(TicketEvent), [
-        {"ticket_id": ticket.id, "kind": "created", "source": source, "to_state": "open", "note": note,
-         "data": activity.jsonable(data), "at": at, "actor": actor, "user_id": user_id}
-        for ticket, (_truck, _device, note, data) in zip(new, signals)])
-    activity.record_many([("create", ticket, None, None) for ticket in new])
-
-
 def _signal_many(signals, source, at):
     """Signal device_offline for ``signals`` [(truck_id, device_id, note, data)], one per truck (no commit).
 
@@ -113,7 +92,7 @@ def _signal_many(signals, source, at):
         return 0, len(signals)
     try:
         with db.session.begin_nested():
-            _open_many(new, source, at)
+            tickets.open_tickets(new, OFFLINE, source, at=at)
         return len(new), len(signals) - len(new)
     except IntegrityError:
         opened = 0

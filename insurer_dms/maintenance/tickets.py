@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import activity
@@ -77,20 +77,36 @@ def _number(ticket):
     return f"TK-{ticket.opened_at:%Y%m%d}-{ticket.id:06d}"
 
 
+def open_tickets(rows, category, source, priority="normal", at=None):
+    """New tickets in state ``open``, one per row ``(truck_id, device_id, description, data)``: flushed (ids and
+    numbers set), each with its first state span, its ``created`` event and its activity entry, in a few multi-row
+    statements whatever the number of rows. The caller commits. Returns the tickets in the order of ``rows``."""
+    at = at or utcnow()
+    user_id = _user_id()
+    new = [Ticket(truck_id=truck_id, device_id=device_id, category=category, source=source, priority=priority,
+                  state="open", description=description, opened_at=at, sla_due_at=sla_due(at, priority),
+                  sla_state="on_track", last_signal_at=at, signal_count=1, created_by_id=user_id,
+                  number=f"TK-P-{uuid.uuid4().hex[:20]}")  # placeholder until the id is known
+           for truck_id, device_id, description, _data in rows]
+    db.session.add_all(new)
+    db.session.flush()
+    for ticket in new:
+        ticket.number = _number(ticket)
+    actor = activity.actor_label()
+    db.session.execute(insert(TicketStateSpan), [{"ticket_id": t.id, "state": "open", "entered_at": at} for t in new])
+    db.session.execute(insert(TicketEvent), [
+        {"ticket_id": ticket.id, "kind": "created", "source": source, "to_state": "open", "note": description,
+         "data": activity.jsonable(data) if data else None, "at": at, "actor": actor, "user_id": user_id}
+        for ticket, (_truck, _device, description, data) in zip(new, rows)])
+    activity.record_many([("create", ticket, None, None) for ticket in new])
+    return new
+
+
 def open_ticket(truck_id, category, source, priority="normal", device_id=None, description=None, data=None, at=None,
                 company_id=None):
-    """A new ticket in state ``open`` (flushed: it has its id and number). The caller commits."""
+    """A new ticket in state ``open`` (``open_tickets`` for one), assigned at once when ``company_id`` is given."""
     at = at or utcnow()
-    ticket = Ticket(truck_id=truck_id, device_id=device_id, category=category, source=source, priority=priority,
-                    state="open", description=description, opened_at=at, sla_due_at=sla_due(at, priority),
-                    sla_state="on_track", last_signal_at=at, signal_count=1, created_by_id=_user_id(),
-                    number=f"TK-P-{uuid.uuid4().hex[:20]}")  # placeholder until the id is known
-    db.session.add(ticket)
-    db.session.flush()
-    ticket.number = _number(ticket)
-    _open_span(ticket, "open", at)
-    add_event(ticket, "created", note=description, data=data, source=source, to_state="open", at=at)
-    activity.record("create", ticket)
+    [ticket] = open_tickets([(truck_id, device_id, description, data)], category, source, priority, at)
     if company_id is not None:
         enter_state(ticket, "assigned", at=at, company_id=company_id)
     return ticket
