@@ -45,7 +45,8 @@ def line(iccid_, plan_fee, overage_fee="0.00", total_fee=None, data_kb=0, msisdn
 
 
 def statement(lines, carrier="china_mobile", period=PERIOD, status="queued"):
-    """A new statement version with ``lines`` (row numbers from 2, as in the file); older versions superseded."""
+    """A new statement version with ``lines`` (row numbers from 2, as in the file, repeated ICCIDs noted as the
+    upload notes them); older versions superseded."""
     version = (db.session.scalar(select(func.max(Statement.version)).where(
         Statement.carrier == carrier, Statement.period == period)) or 0) + 1
     sha = hashlib.sha256(uuid.uuid4().bytes).hexdigest()
@@ -58,8 +59,12 @@ def statement(lines, carrier="china_mobile", period=PERIOD, status="queued"):
         Statement.carrier == carrier, Statement.period == period, Statement.version < version
     ).values(status="superseded", superseded_by_id=item.id))
     if lines:
-        db.session.execute(insert(StatementLine), [
-            {"statement_id": item.id, "row_no": i + 2, **ln} for i, ln in enumerate(lines)])
+        first_rows = {}  # as the upload notes them: a repeated ICCID's earlier row
+        rows = [{"statement_id": item.id, "row_no": i + 2, **ln} for i, ln in enumerate(lines)]
+        for row in rows:
+            first = first_rows.setdefault(row["iccid"], row["row_no"])
+            row["first_row"] = None if first == row["row_no"] else first
+        db.session.execute(insert(StatementLine), rows)
     db.session.commit()
     return item
 

@@ -6,7 +6,7 @@ import sys
 import time
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import close_all_sessions
 
 from insurer_dms.extensions import db
@@ -108,6 +108,7 @@ def test_a_worker_killed_mid_run_leaves_nothing_and_a_rerun_completes(app, rq_wo
         db.session.execute(text("TRUNCATE ledger_entry CASCADE" if db.engine.dialect.name == "postgresql"
                                 else "DELETE FROM ledger_entry"))
         db.session.execute(delete(ReconciliationResult))
+        db.session.execute(update(Statement).where(Statement.id == st).values(booked_at=None))
         db.session.commit()
         reconciliation.reconcile(st)
         assert snapshot(st) == after_kill

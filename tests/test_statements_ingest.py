@@ -128,6 +128,27 @@ def test_xlsx_statement_with_typed_cells_is_read(app, ops):
     assert line_rows(app, resp.json["id"])[2][5:] == (Decimal("20.00"), Decimal("1.50"), Decimal("21.50"))
 
 
+@pytest.mark.parametrize("kind", ["plain", "quoted", "xlsx"])
+def test_a_repeated_iccid_is_noted_with_its_first_row_as_the_file_streams(app, ops, kind):
+    """The reconciliation's duplicate_line comes from this note: the earlier row with the same ICCID."""
+    rows = lines(4)
+    rows.insert(3, [""] * 8)  # a blank row keeps its number (row 5)
+    rows += [rows[1][:], rows[0][:], rows[1][:]]  # rows 7, 8, 9 repeat rows 3, 2, 3
+    rows[-1][0] = " " + rows[-1][0]  # a stray space: the same ICCID after the slow path strips it
+    if kind == "xlsx":
+        data, name = xlsx_bytes(EN, [r if any(r) else [None] * 8 for r in rows]), "s.xlsx"
+    else:
+        data, name = csv_bytes(EN, rows), "s.csv"
+        if kind == "quoted":
+            data = "\n".join(",".join(f'"{c}"' for c in line.split(",")) for line in data.decode().splitlines()).encode()
+    resp = upload(ops, URL, data, name)
+    assert resp.status_code == 202, resp.json
+    with app.app_context():
+        noted = db.session.execute(select(StatementLine.row_no, StatementLine.first_row).where(
+            StatementLine.statement_id == resp.json["id"]).order_by(StatementLine.row_no)).all()
+    assert noted == [(2, None), (3, None), (4, None), (6, None), (7, 3), (8, 2), (9, 3)]
+
+
 def test_period_spellings_and_absent_optional_columns_are_accepted(app, ops):
     rows = [[r[0], "202609" if i % 2 else "2026年9月", r[3], r[5], r[6], r[7]] for i, r in enumerate(lines(4))]
     resp = upload(ops, URL, csv_bytes(["iccid", "period", "data_kb", "plan_fee", "overage_fee", "total_fee"], rows), "s.csv")

@@ -6,11 +6,13 @@ refuses them whatever the client.
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text, event, text
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text, and_, cast, event, false, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..extensions import db
 from ..types import Money, UTCDateTime, utcnow
+
+STATEMENT_LINE = "statement_line"  # the source type of a carrier statement's lines
 
 CATEGORIES = (
     "device_purchase",
@@ -39,7 +41,14 @@ class LedgerEntry(db.Model):
     __table_args__ = (
         CheckConstraint("category IN (" + ", ".join(f"'{c}'" for c in CATEGORIES) + ")", name="category_known"),
         CheckConstraint("length(period) = 7", name="period_is_month"),
-        Index("ix_ledger_entry_source", "source_type", "source_id"),
+        # Entries of every source but statement lines, by their source (text ids).
+        Index("ix_ledger_entry_source", "source_type", "source_id",
+              postgresql_where=text(f"source_type <> '{STATEMENT_LINE}'"), sqlite_where=text(f"source_type <> '{STATEMENT_LINE}'")),
+        # Months: entries are appended roughly in month order, so a block-range index finds a month's blocks at
+        # almost no cost per row (a B-tree of a million equal keys per statement cost a tenth of the booking). A
+        # statement line's entries are found through their month too (``source_is``): a B-tree of a million line ids
+        # cost a million-line statement more than a second to write, for the rare look-up of one line's entries.
+        Index("ix_ledger_entry_period", "period", postgresql_using="brin"),
         Index("ix_ledger_entry_truck_id", "truck_id", postgresql_where=text("truck_id IS NOT NULL"),
               sqlite_where=text("truck_id IS NOT NULL")),
         Index("ix_ledger_entry_device_id", "device_id", postgresql_where=text("device_id IS NOT NULL"),
@@ -53,7 +62,7 @@ class LedgerEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     category: Mapped[str] = mapped_column(String(30))
     amount: Mapped[Decimal] = mapped_column(Money())  # negative only on reversing entries
-    period: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
     truck_id: Mapped[int | None] = mapped_column(Integer)  # truck.id
     device_id: Mapped[int | None] = mapped_column(Integer)  # device.id
     company_id: Mapped[int | None] = mapped_column(Integer)  # contractor_company.id
@@ -62,6 +71,26 @@ class LedgerEntry(db.Model):
     reverses_id: Mapped[int | None] = mapped_column(Integer)  # ledger_entry.id of the entry this one cancels
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def statement_line_id():
+    """The entry's statement line id as an integer (use it with ``source_type == STATEMENT_LINE``)."""
+    return cast(LedgerEntry.source_id, Integer)
+
+
+def source_is(source_type, source_id):
+    """The condition "caused by this source", written so that an index serves it: the text index for most sources;
+    for a statement line, the month of its statement (the period index), then its id."""
+    if source_type == STATEMENT_LINE:
+        from ..sims.models import Statement, StatementLine
+
+        if not str(source_id).isdigit():  # no line has such an id
+            return false()
+        month = (select(Statement.period).join(StatementLine, StatementLine.statement_id == Statement.id)
+                 .where(StatementLine.id == int(source_id)).scalar_subquery())
+        return and_(LedgerEntry.source_type == STATEMENT_LINE, LedgerEntry.period == month,
+                    statement_line_id() == int(source_id))
+    return and_(LedgerEntry.source_type == source_type, LedgerEntry.source_id == str(source_id))
 
 
 class LedgerIsAppendOnly(RuntimeError):

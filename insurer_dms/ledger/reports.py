@@ -23,7 +23,7 @@ import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import func, or_, select
 
 from ..auth.models import ContractorCompany
 from ..errors import Invalid
@@ -34,7 +34,7 @@ from ..installs.models import Installation
 from ..labels import label
 from ..sims.models import Statement, StatementLine
 from ..types import CENT, utcnow
-from .models import CATEGORIES, LedgerEntry
+from .models import CATEGORIES, STATEMENT_LINE, LedgerEntry, statement_line_id
 from .service import cny, fen_sum
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -127,10 +127,10 @@ def _by_carrier(period_from, period_to, county, as_of):
     stmt = (
         select(Statement.carrier, fen_sum())
         .select_from(E)
-        .join(StatementLine, cast(StatementLine.id, String(60)) == E.source_id)
+        .join(StatementLine, StatementLine.id == statement_line_id())
         .join(Statement, Statement.id == StatementLine.statement_id)
         .outerjoin(Truck, Truck.id == E.truck_id)
-        .where(E.source_type == "statement_line", E.category.in_(SIM_CATEGORIES))
+        .where(E.source_type == STATEMENT_LINE, E.category.in_(SIM_CATEGORIES))
         .group_by(Statement.carrier).order_by(Statement.carrier)
     )
     return db.session.execute(_scope(stmt, period_from, period_to, county, as_of)).all()

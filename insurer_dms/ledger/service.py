@@ -13,7 +13,7 @@ from .. import activity
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..types import CENT, utcnow
-from .models import CATEGORIES, LedgerEntry
+from .models import CATEGORIES, LedgerEntry, source_is
 
 # The source types entries point at (source_id is that record's id).
 SOURCE_TYPES = ("purchase_order_line", "work_order", "statement_line", "ticket", "finding_query")
@@ -41,7 +41,7 @@ def post(category, amount, period, source_type, source_id, truck_id=None, device
 
 def entries_for(source_type, source_id):
     return db.session.scalars(
-        select(LedgerEntry).where(LedgerEntry.source_type == source_type, LedgerEntry.source_id == str(source_id)).order_by(LedgerEntry.id)
+        select(LedgerEntry).where(source_is(source_type, source_id)).order_by(LedgerEntry.id)
     ).all()
 
 
@@ -170,10 +170,14 @@ def entries_query(truck_id=None, device_id=None, period=None, category=None, sou
     """Ledger entries matching the filters, newest first."""
     stmt = select(LedgerEntry)
     for column, value in ((LedgerEntry.truck_id, truck_id), (LedgerEntry.device_id, device_id),
-                          (LedgerEntry.period, period), (LedgerEntry.category, category),
-                          (LedgerEntry.source_type, source_type), (LedgerEntry.source_id, source_id)):
+                          (LedgerEntry.period, period), (LedgerEntry.category, category)):
         if value is not None:
             stmt = stmt.where(column == value)
+    if source_type is not None and source_id is not None:
+        stmt = stmt.where(source_is(source_type, source_id))
+    elif source_type is not None or source_id is not None:
+        stmt = stmt.where(LedgerEntry.source_type == source_type if source_type is not None
+                          else LedgerEntry.source_id == source_id)
     return stmt.order_by(LedgerEntry.id.desc())
 
 

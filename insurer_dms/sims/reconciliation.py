@@ -20,8 +20,8 @@ before that day and did not end before it; on a swap that day the later one wins
 
 Ledger: every line's billed amounts are booked (categories sim_plan_fee = plan_fee, sim_overage = overage_fee,
 zero amounts skipped) against the result's truck and device (None for unknown SIMs), source ("statement_line",
-line id). A statement is booked once, all its lines in the run that books it, so a re-run (which finds its lines
-booked) never books twice. When the statement supersedes older versions of the same carrier and month, their
+line id). A statement is booked once, all its lines in the run that books it (which sets its ``booked_at``), so a
+re-run never books twice. When the statement supersedes older versions of the same carrier and month, their
 not-yet-reversed entries are reversed (negated rows with reverses_id); their results are kept as history (their
 status ``superseded`` says they no longer count). A superseded statement that is (re)run computes results but
 books nothing. Runs of one carrier and month are serialised (PostgreSQL advisory lock), and a run killed at any
@@ -32,11 +32,12 @@ their line and their ledger entry (with the truck) say everything, and reconcili
 stored ones. A run that books nothing (a re-run, a superseded version) stores every result. For a million-line
 statement that is a hundred thousand rows written instead of a million.
 
-How it stays fast (a million lines: see benchmarks/reconcile.py and the README): one pass computes every line's and
-every missing SIM's facts into a temporary table (the lines FULL JOIN the carrier's SIMs, their devices' trucks,
-repeated ICCIDs by a hash aggregate), and two INSERT ... SELECT write the results and the ledger from it, in line
-order; the tables written carry no per-row foreign key checks and only the indexes queries use (migration
-0005_reconcile_speed); the session settings are in ``_lock``.
+How it stays fast (a million lines: see benchmarks/reconcile.py and the README): on PostgreSQL ONE statement
+computes every line's and every missing SIM's facts (the lines, which know their repeated ICCIDs from the upload,
+FULL JOIN the carrier's SIMs and their devices' trucks) once, in memory, and writes the results and the ledger
+entries from them (data-modifying WITH queries); SQLite, which cannot write from WITH, takes the same SQL through a
+temporary table. The tables written carry no per-row foreign key checks and only the indexes queries use
+(migrations 0005_reconcile_speed and 0007_line_repeats_ledger_indexes); the session settings are in ``_lock``.
 """
 import time
 import zlib
@@ -80,34 +81,34 @@ def _facts_sql(dialect):
     """(CTEs, SELECT) of the temporary table recon: one row per line (its SIM, truck, outcome, amounts in fen and
     flags) and one per missing SIM, in line order.
 
-    One pass: the statement's lines FULL JOIN the carrier's SIMs. Only the carrier's SIMs: a line's ICCID was checked
+    One pass: the statement's lines (each knowing whether its ICCID came on an earlier row: the upload noted it) FULL
+    JOIN the carrier's SIMs. Only the carrier's SIMs: a line's ICCID was checked
     at upload to be the statement carrier's, and a SIM's carrier is the issuer of its ICCID (service.check_identity),
     so no line can be a SIM of another carrier. A SIM without a line is `missing` when it owes a plan part; other
     SIMs without a line are left out.
     """
     days = charges.active_days_sql(dialect, "s.status", "s.activated_on", "s.deactivated_on")
     ref_day = charges.reference_day_sql("s.deactivated_on")
-    held_on = (f"{_local_date(dialect, 'a.started_at')} <= {ref_day}"
-               f" AND (a.ended_at IS NULL OR {_local_date(dialect, 'a.ended_at')} >= {ref_day})")
+    held_on = (f"{_local_date(dialect, 'a.started_at')} <= h.ref_day"
+               f" AND (a.ended_at IS NULL OR {_local_date(dialect, 'a.ended_at')} >= h.ref_day)")
     mounted_on = (f"{_local_date(dialect, 'i.installed_at')} <= h.ref_day"
                   f" AND (i.removed_at IS NULL OR {_local_date(dialect, 'i.removed_at')} >= h.ref_day)")
     overage = charges.overage_fen_sql("x.data_kb", "x.allowance_mb", "x.overage_per_mb", "x.days")
     over_allowance = charges.over_allowance_sql("x.data_kb", "x.allowance_mb")
     tolerance = charges.MATCH_TOLERANCE_FEN
+    # PostgreSQL would merge the subqueries and compute a line's expected amount once per mention (four times): an
+    # OFFSET 0 keeps y's columns computed once per row (a fifth of the pass).
+    fence = " OFFSET 0" if dialect == "postgresql" else ""
     ctes = f"""
-    held AS (  -- the device holding each SIM on its reference day (the later assignment on a swap day)
-        SELECT a.sim_id, a.device_id, {ref_day} AS ref_day,
-               ROW_NUMBER() OVER (PARTITION BY a.sim_id ORDER BY a.started_at DESC, a.id DESC) AS rn
-        FROM sim_assignment a JOIN sim s ON s.id = a.sim_id
-        WHERE s.carrier = :carrier AND {held_on}
-    ), mounted AS (  -- and the truck that device was installed on that day, if any
-        SELECT h.sim_id, h.device_id, i.truck_id,
-               ROW_NUMBER() OVER (PARTITION BY h.sim_id ORDER BY i.installed_at DESC, i.id DESC) AS rn
-        FROM held h LEFT JOIN installation i ON i.device_id = h.device_id AND {mounted_on}
-        WHERE h.rn = 1
-    ), repeated AS (  -- ICCIDs on more than one row, with their first row
-        SELECT iccid, MIN(row_no) AS first_row FROM statement_line WHERE statement_id = :statement_id
-        GROUP BY iccid HAVING COUNT(*) > 1
+    mounted AS (  -- the device holding each SIM on its reference day, and the truck it was installed on that day:
+                  -- the latest assignment held that day (the later one on a swap day), then its latest installation
+        SELECT a.sim_id, a.device_id, i.truck_id,
+               ROW_NUMBER() OVER (PARTITION BY a.sim_id
+                                  ORDER BY a.started_at DESC, a.id DESC, i.installed_at DESC, i.id DESC) AS rn
+        FROM sim_assignment a
+        JOIN (SELECT s.id, {ref_day} AS ref_day FROM sim s WHERE s.carrier = :carrier) h ON h.id = a.sim_id
+        LEFT JOIN installation i ON i.device_id = a.device_id AND {mounted_on}
+        WHERE {held_on}
     )"""
     facts = f"""
     SELECT y.line_id, y.iccid, y.sim_id, y.truck_id, y.device_id, y.plan_fee, y.overage_fee, y.billed_fen,
@@ -134,7 +135,7 @@ def _facts_sql(dialect):
                    s.sim_id, s.days, p.allowance_mb, p.overage_per_mb, m.device_id, m.truck_id,
                    CASE WHEN s.days > 0 THEN {charges.plan_part_fen_sql('p.monthly_fee', 's.days')} ELSE 0 END
                        AS plan_fen,
-                   CASE WHEN d.first_row IS NOT NULL AND l.row_no > d.first_row THEN TRUE ELSE FALSE END AS repeated,
+                   CASE WHEN l.first_row IS NOT NULL THEN TRUE ELSE FALSE END AS repeated,
                    {charges.fen_sql('l.total_fee')} AS billed_fen,
                    {charges.fen_sql('l.plan_fee')} + {charges.fen_sql('l.overage_fee')} AS parts_fen
             FROM (SELECT * FROM statement_line WHERE statement_id = :statement_id) l
@@ -142,9 +143,8 @@ def _facts_sql(dialect):
                        FROM sim s WHERE s.carrier = :carrier) s ON s.iccid = l.iccid
             LEFT JOIN data_plan p ON p.id = s.plan_id
             LEFT JOIN mounted m ON m.sim_id = s.sim_id AND m.rn = 1
-            LEFT JOIN repeated d ON d.iccid = l.iccid
         ) x
-        WHERE x.line_id IS NOT NULL OR x.plan_fen > 0
+        WHERE x.line_id IS NOT NULL OR x.plan_fen > 0{fence}
     ) y
     """
     return ctes, facts
@@ -170,28 +170,23 @@ REVERSE_OLDER_SQL = """
            :note, :now
     FROM ledger_entry e
     WHERE e.source_type = 'statement_line' AND e.period = :period AND e.reverses_id IS NULL
-      AND e.source_id IN (SELECT CAST(l.id AS VARCHAR(60)) FROM statement_line l
-                          JOIN statement s ON s.id = l.statement_id
-                          WHERE s.carrier = :carrier AND s.period = :period AND s.version < :version)
+      AND CAST(e.source_id AS INTEGER) IN (SELECT l.id FROM statement_line l JOIN statement s ON s.id = l.statement_id
+                                           WHERE s.carrier = :carrier AND s.period = :period AND s.version < :version)
       AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_id IS NOT NULL AND r.reverses_id = e.id)
 """
 
 TOTALS_SQL = "SELECT COUNT(line_id), COALESCE(SUM(billed_fen), 0), COALESCE(SUM(expected_fen), 0) FROM recon"
 
-# A statement is booked all at once (this run's transaction), so one line tells whether it has been booked.
-FIRST_BOOKED_LINE_SQL = """
-    SELECT CAST(l.id AS VARCHAR(60)) FROM statement_line l
-    WHERE l.statement_id = :statement_id AND (l.plan_fee <> 0 OR l.overage_fee <> 0)
-    ORDER BY l.row_no LIMIT 1
-"""
-
-# Both categories of every line, zero amounts skipped, in line order (the source index grows at its end).
+# Both categories of every line, zero amounts skipped.
 BOOK_SQL = """
     INSERT INTO ledger_entry (category, amount, period, truck_id, device_id, source_type, source_id, created_at)
-    SELECT c.category, CASE WHEN c.category = 'sim_plan_fee' THEN x.plan_fee ELSE x.overage_fee END, :period,
-           x.truck_id, x.device_id, 'statement_line', CAST(x.line_id AS VARCHAR(60)), :now
-    FROM recon x CROSS JOIN (SELECT 'sim_plan_fee' AS category UNION ALL SELECT 'sim_overage') c
-    WHERE x.line_id IS NOT NULL AND (CASE WHEN c.category = 'sim_plan_fee' THEN x.plan_fee ELSE x.overage_fee END) <> 0
+    SELECT 'sim_plan_fee', x.plan_fee, :period, x.truck_id, x.device_id, 'statement_line',
+           CAST(x.line_id AS VARCHAR(60)), :now
+    FROM recon x WHERE x.line_id IS NOT NULL AND x.plan_fee <> 0
+    UNION ALL
+    SELECT 'sim_overage', x.overage_fee, :period, x.truck_id, x.device_id, 'statement_line',
+           CAST(x.line_id AS VARCHAR(60)), :now
+    FROM recon x WHERE x.line_id IS NOT NULL AND x.overage_fee <> 0
 """
 
 
@@ -221,14 +216,6 @@ def _step(progress, percent):
         time.sleep(float(delay))
 
 
-def _booked(params):
-    """True if the statement's lines are in the ledger already (a re-run books nothing)."""
-    first = _run(FIRST_BOOKED_LINE_SQL, params).scalar()
-    return first is not None and _run(
-        "SELECT 1 FROM ledger_entry WHERE source_type = 'statement_line' AND source_id = :source_id",
-        {"source_id": first}).first() is not None
-
-
 def reconcile(statement_id, progress=None):
     """Recompute the statement's results and book its ledger entries, in one transaction; returns the summary.
 
@@ -248,24 +235,31 @@ def reconcile(statement_id, progress=None):
               **charges.month_params(statement.period)}
     _step(progress, 5)
     _run("DELETE FROM reconciliation_result WHERE statement_id = :statement_id", params)
-    ctes, facts = _facts_sql(dialect)
-    if dialect != "postgresql":  # SQLite has no ON COMMIT DROP: a failed run's table may still be there
-        _run("DROP TABLE IF EXISTS temp.recon", {})
-    on_commit = "ON COMMIT DROP" if dialect == "postgresql" else ""
-    _run(f"CREATE TEMP TABLE recon {on_commit} AS WITH {ctes} {facts}", params)
-    _step(progress, 30)
-    book = not superseded and not _booked(params)
-    _run(LINE_RESULTS_SQL + (f" WHERE NOT ({PLAIN_MATCH})" if book else ""), params)
-    _step(progress, 60)
     if not superseded:
         _run(REVERSE_OLDER_SQL, params)
-    _step(progress, 75)
-    if book:
-        _run(BOOK_SQL, params)
-    _step(progress, 90)
-    _finish(statement, superseded, _run(TOTALS_SQL, {}).one())
-    if dialect != "postgresql":
+    _step(progress, 15)
+    book = not superseded and statement.booked_at is None  # a statement is booked once, by the run that books it
+    results = LINE_RESULTS_SQL + (f" WHERE NOT ({PLAIN_MATCH})" if book else "")
+    ctes, facts = _facts_sql(dialect)
+    if dialect == "postgresql":
+        # One statement: the facts are computed once (kept in memory, work_mem), and the results and the ledger
+        # entries are written from them by data-modifying WITH queries; its answer is the totals.
+        writes = f", results AS ({results})" + (f", booked AS ({BOOK_SQL})" if book else "")
+        totals = _run(f"WITH {ctes}, recon AS MATERIALIZED ({facts}){writes} {TOTALS_SQL}", params).one()
+    else:  # SQLite writes only in the outer statement: the facts go to a temporary table first
+        _run("DROP TABLE IF EXISTS temp.recon", {})  # a failed run's table may still be there
+        _run(f"CREATE TEMP TABLE recon AS WITH {ctes} {facts}", params)
+        _step(progress, 40)
+        _run(results, params)
+        _step(progress, 65)
+        if book:
+            _run(BOOK_SQL, params)
+        totals = _run(TOTALS_SQL, {}).one()
         _run("DROP TABLE temp.recon", {})
+    _step(progress, 90)
+    if book:
+        statement.booked_at = utcnow()
+    _finish(statement, superseded, totals)
     db.session.commit()
     if dialect == "postgresql" and statement.line_count >= ANALYZE_FROM_LINES:
         # After the commit (the statement is done already): a large statement changes the statistics of the tables

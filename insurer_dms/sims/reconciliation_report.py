@@ -14,7 +14,7 @@ from sqlalchemy import Integer, String, and_, case, cast, exists, false, func, l
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..fleet.models import Truck
-from ..ledger.models import LedgerEntry
+from ..ledger.models import STATEMENT_LINE, LedgerEntry, statement_line_id
 from ..types import Money
 from . import charges
 from .models import OUTCOMES, ReconciliationResult, Sim, Statement, StatementLine
@@ -98,8 +98,9 @@ def _plain_matches(statement_id):
     """Lines without a stored result: plain matches, their truck the one their ledger entry was booked to."""
     L, E = StatementLine, LedgerEntry
     category = case((L.plan_fee != 0, "sim_plan_fee"), else_="sim_overage")
-    booked = and_(E.source_type == "statement_line", E.source_id == cast(L.id, String(60)), E.category == category,
-                  E.reverses_id.is_(None))
+    month = select(Statement.period).where(Statement.id == statement_id).scalar_subquery()
+    booked = and_(E.source_type == STATEMENT_LINE, E.period == month, statement_line_id() == L.id,
+                  E.category == category, E.reverses_id.is_(None))
     return (
         select(cast(null(), Integer).label("id"), L.id.label("line_id"), L.row_no.label("row"), Sim.id.label("sim_id"),
                L.iccid, func.coalesce(L.msisdn, Sim.msisdn).label("msisdn"), E.truck_id, Truck.plate,

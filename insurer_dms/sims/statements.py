@@ -22,7 +22,7 @@ from . import statement_file as sf
 from .models import CARRIERS, Statement
 
 RECONCILE_JOB = "jobs.reconcile.reconcile_statement"
-LINE_COLUMNS = "statement_id, row_no, iccid, msisdn, data_kb, sms_count, plan_fee, overage_fee, total_fee"
+LINE_COLUMNS = "statement_id, row_no, iccid, msisdn, data_kb, sms_count, plan_fee, overage_fee, total_fee, first_row"
 CONTENT_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 # Where carriers (or an SFTP bridge) drop monthly files for the scheduled pick-up.
 DROPPED = re.compile(r"statements/(china_mobile|china_unicom|china_telecom)/(\d{4}-(?:0[1-9]|1[0-2]))\.(csv|xlsx)")
@@ -46,19 +46,20 @@ def _line_sink(statement_id):
         # checked to be digits (and one dot), so nothing needs escaping; an absent MSISDN is \N. Each line is
         # formatted as it is checked: strings, not tuples, wait in the chunk (the garbage collector ignores them).
         with cursor.copy(f"COPY statement_line ({LINE_COLUMNS}) FROM STDIN", writer=QueuedLibpqWriter(cursor)) as copy:
-            def entry(n, line):
+            def entry(n, line, first_row):
                 i, m, kb, sms, p, o, t = line
-                return f"{statement_id}\t{n}\t{i}\t{m or NULL}\t{kb}\t{sms or 0}\t{p}\t{o}\t{t}\n"
+                return f"{statement_id}\t{n}\t{i}\t{m or NULL}\t{kb}\t{sms or 0}\t{p}\t{o}\t{t}\t{first_row or NULL}\n"
 
             yield (lambda batch: copy.write("".join(batch))), entry
         return
 
     paramstyle = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO statement_line ({LINE_COLUMNS}) VALUES ({', '.join([paramstyle] * 9)})"
+    sql = f"INSERT INTO statement_line ({LINE_COLUMNS}) VALUES ({', '.join([paramstyle] * 10)})"
 
     def sink(batch):
         connection.exec_driver_sql(sql, [
-            (statement_id, n, i, m or None, int(kb), int(sms or 0), p, o, t) for n, (i, m, kb, sms, p, o, t) in batch
+            (statement_id, n, i, m or None, int(kb), int(sms or 0), p, o, t, first)
+            for n, (i, m, kb, sms, p, o, t), first in batch
         ])
 
     yield sink, None
