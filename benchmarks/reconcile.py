@@ -1,6 +1,7 @@
 """Time a carrier statement from upload to finished reconciliation, against the floor, on PostgreSQL.
 
-    .venv/bin/python benchmarks/reconcile.py [--n 10000 100000 1000000] [--database-url URL] [--redis-url URL]
+    .venv/bin/python benchmarks/reconcile.py [--n 10000 100000 1000000] [--repeat K] [--steps] [--database-url URL]
+                                             [--redis-url URL]
 
 For each N, in a fresh schema (database `idms_recon_bench`, created if missing): N SIMs of China Mobile on three
 plans, 30% of them in devices installed on trucks, and a statement file of about N lines with a realistic mix
@@ -12,7 +13,8 @@ plans, 30% of them in devices installed on trucks, and a statement file of about
   (results, ledger, statement done);
 * floor: COPY of the same file into a plain table plus ONE SQL statement computing the same outcomes.
 
-Each timed part starts after a CHECKPOINT, so that neither pays for writes the set-up or the other part left behind.
+Each timed part starts after a VACUUM (ANALYZE) and a CHECKPOINT, so that neither pays for what the set-up or the other
+part left behind (an autovacuum worker or dirty buffers).
 
 It prints N, lines, ingest / reconcile / total seconds, floor seconds, the ratio, and the worker's peak RSS (the
 largest of the worker and its work-horse: getrusage(RUSAGE_CHILDREN) of a small launcher process that started the
@@ -27,6 +29,7 @@ import io
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -181,15 +184,17 @@ SELECT outcome, count(*) FROM (
 
 
 def checkpoint():
-    """Flush what the set-up (or the previous measurement) left in PostgreSQL's buffers, so that neither timed part
-    pays for the other's writes."""
+    """Leave PostgreSQL nothing to do in the background before a timed part: vacuum and analyse what the set-up (or
+    the previous measurement) wrote, so that no autovacuum worker starts in the middle, and flush the buffers, so that
+    neither timed part pays for the other's writes."""
     from sqlalchemy import text
 
     from insurer_dms.extensions import db
 
     db.session.commit()
-    db.session.execute(text("CHECKPOINT"))
-    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (ANALYZE)"))
+        conn.execute(text("CHECKPOINT"))
 
 
 def floor(data):
@@ -316,6 +321,8 @@ def main():
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--steps", action="store_true", help="also time each SQL statement of a replayed reconciliation")
+    parser.add_argument("--repeat", type=int, default=1, help="measure each N this many times (fresh database each "
+                        "time) and print the median ratio: on a shared machine one run can be off by a quarter")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: one N in its own process
     args = parser.parse_args()
     url = _database_url(args.database_url)
@@ -324,19 +331,25 @@ def main():
     print(f"database: {url.split('@')[-1]}; period {PERIOD}")
     print(f"{'N':>9} {'lines':>9} {'ingest s':>9} {'recon s':>8} {'total s':>8} {'floor s':>8} {'ratio':>6} {'worker RSS MB':>14}")
     for n in args.n:
-        # each N in a fresh process, so the worker's peak RSS is its own
-        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--database-url", url, "--redis-url", args.redis_url]
-                             + (["--steps"] if args.steps else []), capture_output=True, text=True, cwd=ROOT)
-        if out.returncode != 0:
-            print(out.stdout, out.stderr)
-            continue
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{r['n']:>9} {r['lines']:>9} {r['ingest_s']:>9} {r['reconcile_s']:>8} {r['total_s']:>8} {r['floor_s']:>8}"
-              f" {r['ratio']:>6} {r['worker_peak_rss_mb']:>14}  {r['status']}")
-        same = r["outcomes"] == {k: r["floor_outcomes"].get(k, 0) for k in r["outcomes"]}
-        print(f"{'':>9} outcomes {r['outcomes']} (floor agrees: {same})")
-        for label, seconds in r["steps"]:
-            print(f"{'':>9} {seconds:>6.2f} s  {label}")
+        ratios = []
+        for _ in range(args.repeat):
+            # each run in a fresh process, so the worker's peak RSS is its own
+            out = subprocess.run([sys.executable, __file__, "--one", str(n), "--database-url", url, "--redis-url",
+                                  args.redis_url] + (["--steps"] if args.steps else []),
+                                 capture_output=True, text=True, cwd=ROOT)
+            if out.returncode != 0:
+                print(out.stdout, out.stderr)
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            ratios.append(r["ratio"])
+            print(f"{r['n']:>9} {r['lines']:>9} {r['ingest_s']:>9} {r['reconcile_s']:>8} {r['total_s']:>8}"
+                  f" {r['floor_s']:>8} {r['ratio']:>6} {r['worker_peak_rss_mb']:>14}  {r['status']}")
+            same = r["outcomes"] == {k: r["floor_outcomes"].get(k, 0) for k in r["outcomes"]}
+            print(f"{'':>9} outcomes {r['outcomes']} (floor agrees: {same})")
+            for label, seconds in r["steps"]:
+                print(f"{'':>9} {seconds:>6.2f} s  {label}")
+        if len(ratios) > 1:
+            print(f"{n:>9} median ratio {statistics.median(ratios)} of {len(ratios)} runs ({min(ratios)} to {max(ratios)})")
 
 
 if __name__ == "__main__":

@@ -159,12 +159,16 @@ def test_the_ledger_books_every_lines_billed_amounts_to_its_truck(month):
 
 def test_rerunning_gives_identical_results_and_books_nothing_twice(month):
     st = month["statement"].id
+    assert db.session.get(Statement, st).booked_at is None
     first = reconciliation.reconcile(st)
+    booked_at = db.session.get(Statement, st).booked_at
+    assert booked_at is not None  # the first run booked the lines
     before = snapshot(st)
     entries = db.session.scalar(select(func.count()).select_from(LedgerEntry))
     second = reconciliation.reconcile(st)
     assert snapshot(st) == before
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == entries
+    assert db.session.get(Statement, st).booked_at == booked_at
     assert {k: v for k, v in first.items() if k != "finished_at"} == {k: v for k, v in second.items() if k != "finished_at"}
 
 
@@ -203,6 +207,7 @@ def test_an_old_version_run_after_the_new_one_books_nothing(ctx):
     reconciliation.reconcile(v1.id)  # delivered late
     assert ledger_total() == D("18.00")
     assert db.session.get(Statement, v1.id).status == "superseded"
+    assert db.session.get(Statement, v1.id).booked_at is None and db.session.get(Statement, v2.id).booked_at is not None
 
 
 def test_a_third_version_reverses_only_what_is_still_booked(ctx):

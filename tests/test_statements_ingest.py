@@ -128,6 +128,30 @@ def test_xlsx_statement_with_typed_cells_is_read(app, ops):
     assert line_rows(app, resp.json["id"])[2][5:] == (Decimal("20.00"), Decimal("1.50"), Decimal("21.50"))
 
 
+def test_quote_free_and_quoted_files_store_the_same_lines_and_repeats(app, ops):
+    """A quote-free file is read line by line with one regex per line; quoting the same cells sends it through the
+    csv module: both store the very same lines, missing MSISDNs and repeated ICCIDs."""
+    rows = lines(300)
+    for n in (10, 120, 299):
+        rows[n][1] = ""  # no MSISDN on a few lines
+    rows += [rows[5][:], rows[250][:], rows[5][:]]  # repeated ICCIDs: rows 302, 303, 304 repeat rows 7, 252, 7
+    plain = csv_bytes(EN, rows)
+    quoted = "\n".join(",".join(f'"{c}"' for c in line.split(",")) for line in plain.decode().splitlines()).encode()
+    fast, by_csv = upload(ops, URL, plain, "plain.csv").json, upload(ops, URL, quoted, "quoted.csv").json
+    assert (fast["line_count"], fast["billed_total"]) == (by_csv["line_count"], by_csv["billed_total"])
+    with app.app_context():
+        def stored(statement_id):
+            return db.session.execute(select(
+                StatementLine.row_no, StatementLine.iccid, StatementLine.msisdn, StatementLine.data_kb,
+                StatementLine.sms_count, StatementLine.plan_fee, StatementLine.overage_fee, StatementLine.total_fee,
+                StatementLine.first_row).where(StatementLine.statement_id == statement_id)
+                .order_by(StatementLine.row_no)).all()
+        assert stored(fast["id"]) == stored(by_csv["id"])
+        assert len(stored(fast["id"])) == 303
+        assert [(r.row_no, r.first_row) for r in stored(fast["id"]) if r.first_row] == [(302, 7), (303, 252), (304, 7)]
+        assert {r.msisdn for r in stored(fast["id"]) if r.row_no in (12, 122, 301)} == {None}
+
+
 @pytest.mark.parametrize("kind", ["plain", "quoted", "xlsx"])
 def test_a_repeated_iccid_is_noted_with_its_first_row_as_the_file_streams(app, ops, kind):
     """The reconciliation's duplicate_line comes from this note: the earlier row with the same ICCID."""

@@ -41,6 +41,8 @@ class StatementSchema(ma.Schema):
     error = ma.fields.String(allow_none=True, metadata={"description": "Why the reconciliation failed"})
     created_at = ma.fields.DateTime()
     finished_at = ma.fields.DateTime(allow_none=True)
+    booked_at = ma.fields.DateTime(allow_none=True, metadata={
+        "description": "When the statement's lines were written to the cost ledger (once; never for a superseded version)"})
 
 
 class StatementUploadSchema(ma.Schema):

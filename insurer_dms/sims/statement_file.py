@@ -239,33 +239,34 @@ class LineChecker:
         """
         plain, slow, luhn, join, raw = self.plain.fullmatch, self.slow, luhn_ok, "\t".join, self.raw
         entry = entry or (lambda number, line, first_row: (number, line, first_row))
-        first_rows = {}  # ICCID -> its first row (a million ICCIDs: about 100 MB while the upload streams)
-        first_of = first_rows.setdefault
+        # ICCID (as an integer: cheaper to hash and keep than the text) -> its first row; a million ICCIDs take
+        # about 100 MB while the upload streams.
+        first_of = {}.setdefault
         # The regex's groups are in file order; in the usual column order that is already the line's order.
         in_order = self.plain.groups == len(LINE_FIELDS) and all(
             self.plain.groupindex[f] == n for n, f in enumerate(LINE_FIELDS, 1))
-        batch, count, billed = [], 0, Decimal("0.00")
+        batch, count, billed, writing = [], 0, Decimal("0.00"), sink is not None
         for number, row in rows:
             match = plain(row if raw else join(row))
-            if match is not None and luhn(match["iccid"]):
-                line = match.groups() if in_order else match.group(*LINE_FIELDS)
-            else:
+            line = None if match is None else match.groups() if in_order else match.group(*LINE_FIELDS)
+            if line is None or not luhn(line[0]):
                 cells = row.split(",") if raw else row
                 if not any(c.strip() for c in cells if c):
                     continue  # a blank row
                 line, row_problems = slow(cells)
                 if row_problems:
                     problems.add_row(number, row_problems)
+                    writing = False  # nothing more is written: the upload fails
                     continue
             count += 1
             billed += Decimal(line[6])
-            first = first_of(line[0], number)
-            if sink is not None and not problems:
+            first = first_of(int(line[0]), number)
+            if writing:
                 batch.append(entry(number, line, None if first == number else first))
                 if len(batch) >= chunk:
                     sink(batch)
                     batch = []
-        if batch and sink is not None and not problems:
+        if batch and writing:
             sink(batch)
         return count, billed
 
