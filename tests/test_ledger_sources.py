@@ -97,7 +97,7 @@ def programme(ctx):
     maintenance.add_cost(ticket.id, "maintenance_labour", "150.00", "replace the camera cable", at=at)
     maintenance.add_cost(ticket.id, "parts", "80.50", "DSM camera cable", at=at)
     maintenance.add_cost(ticket.id, "travel", "40.00", "Raoping round trip", at=at)
-    return {"trucks": (truck_a, truck_b), "alpha": alpha, "before_v2": before_v2, "ticket": ticket}
+    return {"trucks": (truck_a, truck_b), "alpha": alpha, "before_v2": before_v2, "ticket": ticket, "v1": v1}
 
 
 def test_every_total_of_the_ledger_is_the_sum_of_its_sources(programme):
@@ -132,6 +132,20 @@ def test_each_entry_is_booked_in_its_month_on_its_truck(programme):
         (D("2350.00"), None, "2024-05", "purchase_order_line"), (D("-2350.00"), None, "2024-05", "purchase_order_line"),
         (D("2350.00"), truck_a.id, "2024-05", "purchase_order_line")]
     assert moved[1].reverses_id == moved[0].id
+
+
+def test_a_statement_lines_entries_are_found_by_their_source(programme, ops):
+    """Statement lines' entries have no index of their own: they are found through their statement's month."""
+    first_line = db.session.scalar(select(StatementLine.id).where(StatementLine.statement_id == programme["v1"].id)
+                                   .order_by(StatementLine.row_no).limit(1))
+    found = ledger.entries_for("statement_line", first_line)
+    # v1's first line: plan fee and overage, both reversed when v2 superseded it
+    assert sorted(e.amount for e in found) == [D("-30.00"), D("-5.00"), D("5.00"), D("30.00")]
+    assert {e.period for e in found} == {"2024-06"}
+    listed = ops.get(f"/api/ledger/entries?source_type=statement_line&source_id={first_line}").json
+    assert sorted(D(i["amount"]) for i in listed["items"]) == [D("-30.00"), D("-5.00"), D("5.00"), D("30.00")]
+    assert ledger.entries_for("statement_line", "not-a-line") == []
+    assert ops.get("/api/ledger/entries?source_type=statement_line&source_id=x1").json["items"] == []
 
 
 def test_the_cost_report_adds_up_to_the_sources(programme):
