@@ -78,14 +78,14 @@ def _run(sql, params):
 
 
 def _facts_sql(dialect):
-    """(CTEs, SELECT) of the temporary table recon: one row per line (its SIM, truck, outcome, amounts in fen and
-    flags) and one per missing SIM, in line order.
+    """(CTEs, SELECT) of the run's facts, ``recon``: one row per line (its SIM, truck, outcome, amounts in fen and
+    flags) and one per missing SIM.
 
-    One pass: the statement's lines (each knowing whether its ICCID came on an earlier row: the upload noted it) FULL
-    JOIN the carrier's SIMs. Only the carrier's SIMs: a line's ICCID was checked
-    at upload to be the statement carrier's, and a SIM's carrier is the issuer of its ICCID (service.check_identity),
-    so no line can be a SIM of another carrier. A SIM without a line is `missing` when it owes a plan part; other
-    SIMs without a line are left out.
+    One pass: the statement's lines (each knowing whether its ICCID came on an earlier row: the upload noted it)
+    FULL JOIN the carrier's SIMs. Only the carrier's SIMs: a line's ICCID was checked at upload to be the statement
+    carrier's, and a SIM's carrier is the issuer of its ICCID (service.check_identity), so no line can be a SIM of
+    another carrier. A SIM without a line is `missing` when it owes a plan part; other SIMs without a line are left
+    out.
     """
     days = charges.active_days_sql(dialect, "s.status", "s.activated_on", "s.deactivated_on")
     ref_day = charges.reference_day_sql("s.deactivated_on")
@@ -102,6 +102,7 @@ def _facts_sql(dialect):
     ctes = f"""
     mounted AS (  -- the device holding each SIM on its reference day, and the truck it was installed on that day:
                   -- the latest assignment held that day (the later one on a swap day), then its latest installation
+                  -- (an assignment has either installations that day or one row without: NULLs never compete)
         SELECT a.sim_id, a.device_id, i.truck_id,
                ROW_NUMBER() OVER (PARTITION BY a.sim_id
                                   ORDER BY a.started_at DESC, a.id DESC, i.installed_at DESC, i.id DESC) AS rn
