@@ -145,7 +145,8 @@ def test_a_statement_lines_entries_are_found_by_their_source(programme, ops):
     listed = ops.get(f"/api/ledger/entries?source_type=statement_line&source_id={first_line}").json
     assert sorted(D(i["amount"]) for i in listed["items"]) == [D("-30.00"), D("-5.00"), D("5.00"), D("30.00")]
     assert ledger.entries_for("statement_line", "not-a-line") == []
-    assert ops.get("/api/ledger/entries?source_type=statement_line&source_id=x1").json["items"] == []
+    for odd in ("x1", "²", "9" * 30):
+        assert ops.get(f"/api/ledger/entries?source_type=statement_line&source_id={odd}").json["items"] == []
 
 
 def test_the_cost_report_adds_up_to_the_sources(programme):

@@ -84,7 +84,8 @@ def source_is(source_type, source_id):
     if source_type == STATEMENT_LINE:
         from ..sims.models import Statement, StatementLine
 
-        if not str(source_id).isdigit():  # no line has such an id
+        text_id = str(source_id)
+        if not (text_id.isascii() and text_id.isdigit() and len(text_id) <= 18):  # no line has such an id
             return false()
         month = (select(Statement.period).join(StatementLine, StatementLine.statement_id == Statement.id)
                  .where(StatementLine.id == int(source_id)).scalar_subquery())
