@@ -174,10 +174,11 @@ def entries_query(truck_id=None, device_id=None, period=None, category=None, sou
         if value is not None:
             stmt = stmt.where(column == value)
     if source_type is not None and source_id is not None:
-        stmt = stmt.where(source_is(source_type, source_id))
-    elif source_type is not None or source_id is not None:
-        stmt = stmt.where(LedgerEntry.source_type == source_type if source_type is not None
-                          else LedgerEntry.source_id == source_id)
+        stmt = stmt.where(source_is(source_type, source_id))  # served by an index
+    elif source_type is not None:
+        stmt = stmt.where(LedgerEntry.source_type == source_type)
+    elif source_id is not None:
+        stmt = stmt.where(LedgerEntry.source_id == source_id)
     return stmt.order_by(LedgerEntry.id.desc())
 
 

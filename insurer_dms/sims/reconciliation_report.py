@@ -9,7 +9,7 @@ import csv
 import io
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, String, and_, case, cast, exists, false, func, literal, null, or_, select, text
+from sqlalchemy import Integer, and_, case, cast, exists, false, func, literal, null, or_, select, text
 
 from ..errors import Conflict, NotFound
 from ..extensions import db
