@@ -158,21 +158,20 @@ def statement_file(n):
 FLOOR_SQL = """
 WITH l AS (
     SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.iccid ORDER BY f.row_no) AS occurrence,
-           CAST(ROUND(f.total_fee * 100) AS BIGINT) AS billed_fen,
-           CAST(ROUND(f.plan_fee * 100) AS BIGINT) + CAST(ROUND(f.overage_fee * 100) AS BIGINT) AS parts_fen
+           CAST(f.total_fee * 100 AS BIGINT) AS billed_fen, f.plan_fee + f.overage_fee <> f.total_fee AS inconsistent
     FROM floor_line f
 ), s AS (
-    SELECT s.id, s.iccid, s.carrier, p.monthly_fee, p.allowance_mb, p.overage_per_mb, {days} AS days
-    FROM sim s LEFT JOIN data_plan p ON p.id = s.plan_id
+    SELECT s.id, s.iccid, s.carrier, p.monthly_fen, p.allowance_mb, p.overage_fen, {days} AS days
+    FROM sim s LEFT JOIN {plans} p ON p.id = s.plan_id
 ), x AS (
-    SELECT l.occurrence, s.id AS sim_id, s.days, l.billed_fen, l.parts_fen,
+    SELECT l.occurrence, s.id AS sim_id, s.days, l.billed_fen, l.inconsistent,
            CASE WHEN l.occurrence > 1 OR s.id IS NULL THEN 0
                 ELSE CASE WHEN s.days > 0 THEN {plan_fen} ELSE 0 END + {overage_fen} END AS expected_fen
     FROM l LEFT JOIN s ON s.iccid = l.iccid
 )
 SELECT outcome, count(*) FROM (
     SELECT CASE WHEN occurrence > 1 THEN 'duplicate_line' WHEN sim_id IS NULL THEN 'unknown_sim'
-                WHEN days = 0 AND billed_fen > 0 THEN 'inactive_billed' WHEN parts_fen <> billed_fen THEN 'line_inconsistent'
+                WHEN days = 0 AND billed_fen > 0 THEN 'inactive_billed' WHEN inconsistent THEN 'line_inconsistent'
                 WHEN billed_fen - expected_fen > 1 THEN 'overbilled' WHEN expected_fen - billed_fen > 1 THEN 'underbilled'
                 ELSE 'matched' END AS outcome
     FROM x
@@ -204,8 +203,9 @@ def floor(data):
 
     sql = FLOOR_SQL.format(
         days=charges.active_days_sql("postgresql", "s.status", "s.activated_on", "s.deactivated_on"),
-        plan_fen=charges.plan_part_fen_sql("s.monthly_fee", "s.days"),
-        overage_fen=charges.overage_fen_sql("l.data_kb", "s.allowance_mb", "s.overage_per_mb", "s.days"))
+        plans=charges.plans_in_fen_sql("postgresql"),
+        plan_fen=charges.plan_part_fen_sql("s.monthly_fen", "s.days"),
+        overage_fen=charges.overage_fen_sql("l.data_kb", "s.allowance_mb", "s.overage_fen", "s.days"))
     params = {k: v for k, v in charges.month_params(PERIOD).items()}
     conn = db.session.connection().connection.driver_connection
     cur = conn.cursor()

@@ -145,13 +145,13 @@ def test_sql_and_python_give_the_same_charge_on_the_database(ctx):
     days = charges.active_days_sql(dialect, "s.status", "s.activated_on", "s.deactivated_on")
     sql = text(f"""
         SELECT x.status, x.activated_on, x.deactivated_on, x.plan_id, x.data_kb, x.days, x.ref_day,
-               CASE WHEN x.days > 0 THEN {charges.plan_part_fen_sql('x.monthly_fee', 'x.days')} ELSE 0 END AS plan_fen,
-               {charges.overage_fen_sql('x.data_kb', 'x.allowance_mb', 'x.overage_per_mb', 'x.days')} AS overage_fen,
+               CASE WHEN x.days > 0 THEN {charges.plan_part_fen_sql('x.monthly_fen', 'x.days')} ELSE 0 END AS plan_fen,
+               {charges.overage_fen_sql('x.data_kb', 'x.allowance_mb', 'x.overage_fen', 'x.days')} AS overage_fen,
                {charges.over_allowance_sql('x.data_kb', 'x.allowance_mb')} AS over
-        FROM (SELECT s.status, s.activated_on, s.deactivated_on, s.plan_id, l.data_kb, p.monthly_fee, p.allowance_mb,
-                     p.overage_per_mb, {days} AS days, {charges.reference_day_sql('s.deactivated_on')} AS ref_day
+        FROM (SELECT s.status, s.activated_on, s.deactivated_on, s.plan_id, l.data_kb, p.monthly_fen, p.allowance_mb,
+                     p.overage_fen, {days} AS days, {charges.reference_day_sql('s.deactivated_on')} AS ref_day
               FROM sim s JOIN statement_line l ON l.iccid = s.iccid AND l.statement_id = :statement_id
-              LEFT JOIN data_plan p ON p.id = s.plan_id) x
+              LEFT JOIN {charges.plans_in_fen_sql(dialect)} p ON p.id = s.plan_id) x
     """).bindparams(bindparam("month_first", type_=Date()), bindparam("month_last", type_=Date()))
     checked = 0
     for period in ("2026-09", "2024-02", "2025-02", "2025-12", "2026-04"):

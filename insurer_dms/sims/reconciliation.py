@@ -89,42 +89,54 @@ def _facts_sql(dialect):
     """
     days = charges.active_days_sql(dialect, "s.status", "s.activated_on", "s.deactivated_on")
     ref_day = charges.reference_day_sql("s.deactivated_on")
-    held_on = (f"{_local_date(dialect, 'a.started_at')} <= h.ref_day"
-               f" AND (a.ended_at IS NULL OR {_local_date(dialect, 'a.ended_at')} >= h.ref_day)")
-    mounted_on = (f"{_local_date(dialect, 'i.installed_at')} <= h.ref_day"
-                  f" AND (i.removed_at IS NULL OR {_local_date(dialect, 'i.removed_at')} >= h.ref_day)")
-    overage = charges.overage_fen_sql("x.data_kb", "x.allowance_mb", "x.overage_per_mb", "x.days")
+    held_on = (f"{_local_date(dialect, 'a.started_at')} <= a.ref_day"
+               f" AND (a.ended_at IS NULL OR {_local_date(dialect, 'a.ended_at')} >= a.ref_day)")
+    mounted_on = (f"{_local_date(dialect, 'i.installed_at')} <= a.ref_day"
+                  f" AND (i.removed_at IS NULL OR {_local_date(dialect, 'i.removed_at')} >= a.ref_day)")
+    overage = charges.overage_fen_sql("x.data_kb", "x.allowance_mb", "x.overage_fen", "x.days")
     over_allowance = charges.over_allowance_sql("x.data_kb", "x.allowance_mb")
     tolerance = charges.MATCH_TOLERANCE_FEN
-    # PostgreSQL would merge the subqueries and compute a line's expected amount once per mention (four times): an
-    # OFFSET 0 keeps y's columns computed once per row (a fifth of the pass).
+    month_last = "CAST(:month_last AS DATE)" if dialect == "postgresql" else ":month_last"
+    if dialect == "postgresql":  # NUMERIC is exact: compare the amounts as they are (no conversion per line)
+        inconsistent = "l.plan_fee + l.overage_fee <> l.total_fee"
+    else:  # SQLite's NUMERIC is a float: compare fen
+        inconsistent = (f"{charges.fen_sql('l.plan_fee')} + {charges.fen_sql('l.overage_fee')}"
+                        f" <> {charges.fen_sql('l.total_fee')}")
+    # PostgreSQL would merge the subqueries and compute a value once per mention (a line's expected amount four
+    # times, a SIM's active days five): OFFSET 0 keeps a subquery's columns computed once per row.
     fence = " OFFSET 0" if dialect == "postgresql" else ""
     ctes = f"""
-    mounted AS (  -- the device holding each SIM on its reference day, and the truck it was installed on that day:
-                  -- the latest assignment held that day (the later one on a swap day), then its latest installation
-                  -- (an assignment has either installations that day or one row without: NULLs never compete)
-        SELECT a.sim_id, a.device_id, i.truck_id,
-               ROW_NUMBER() OVER (PARTITION BY a.sim_id
+    mounted AS (  -- per SIM and reference day (the month's last day for every SIM, or the day of a deactivation in
+                  -- the month): the device holding the SIM that day and the truck it was installed on that day. The
+                  -- latest assignment held that day (the later one on a swap day), then its latest installation
+                  -- (an assignment has either installations that day or one row without: NULLs never compete).
+                  -- Every assignment is tried on the last day, so no SIM has to be looked up for it.
+        SELECT a.sim_id, a.ref_day, a.device_id, i.truck_id,
+               ROW_NUMBER() OVER (PARTITION BY a.sim_id, a.ref_day
                                   ORDER BY a.started_at DESC, a.id DESC, i.installed_at DESC, i.id DESC) AS rn
-        FROM sim_assignment a
-        JOIN (SELECT s.id, {ref_day} AS ref_day FROM sim s WHERE s.carrier = :carrier) h ON h.id = a.sim_id
+        FROM (SELECT a.id, a.sim_id, a.device_id, a.started_at, a.ended_at, {month_last} AS ref_day
+              FROM sim_assignment a
+              UNION ALL
+              SELECT a.id, a.sim_id, a.device_id, a.started_at, a.ended_at, s.deactivated_on
+              FROM sim_assignment a JOIN sim s ON s.id = a.sim_id
+              WHERE s.carrier = :carrier AND s.deactivated_on >= :month_first AND s.deactivated_on < :month_last) a
         LEFT JOIN installation i ON i.device_id = a.device_id AND {mounted_on}
         WHERE {held_on}
     )"""
     facts = f"""
-    SELECT y.line_id, y.iccid, y.sim_id, y.truck_id, y.device_id, y.plan_fee, y.overage_fee, y.billed_fen,
-           y.expected_fen, y.zero_usage, y.over_allowance,
+    SELECT y.line_id, y.iccid, y.sim_id, y.truck_id, y.device_id, y.plan_fee, y.overage_fee, y.total_fee,
+           y.billed_fen, y.expected_fen, y.zero_usage, y.over_allowance,
            CASE WHEN y.line_id IS NULL THEN 'missing'
                 WHEN y.repeated THEN 'duplicate_line'
                 WHEN y.sim_id IS NULL THEN 'unknown_sim'
                 WHEN y.days = 0 AND y.billed_fen > 0 THEN 'inactive_billed'
-                WHEN y.parts_fen <> y.billed_fen THEN 'line_inconsistent'
+                WHEN y.inconsistent THEN 'line_inconsistent'
                 WHEN y.billed_fen - y.expected_fen > {tolerance} THEN 'overbilled'
                 WHEN y.expected_fen - y.billed_fen > {tolerance} THEN 'underbilled'
                 ELSE 'matched' END AS outcome
     FROM (
-        SELECT x.line_id, x.iccid, x.sim_id, x.truck_id, x.device_id, x.plan_fee, x.overage_fee, x.days, x.repeated,
-               x.billed_fen, x.parts_fen,
+        SELECT x.line_id, x.iccid, x.sim_id, x.truck_id, x.device_id, x.plan_fee, x.overage_fee, x.total_fee,
+               x.days, x.repeated, x.billed_fen, x.inconsistent,
                CASE WHEN x.line_id IS NULL THEN x.plan_fen
                     WHEN x.repeated OR x.sim_id IS NULL THEN 0 ELSE x.plan_fen + {overage} END AS expected_fen,
                CASE WHEN x.line_id IS NOT NULL AND NOT x.repeated AND x.sim_id IS NOT NULL AND x.days > 0
@@ -133,17 +145,17 @@ def _facts_sql(dialect):
                     ELSE FALSE END AS over_allowance
         FROM (
             SELECT l.id AS line_id, COALESCE(l.iccid, s.iccid) AS iccid, l.data_kb, l.plan_fee, l.overage_fee,
-                   s.sim_id, s.days, p.allowance_mb, p.overage_per_mb, m.device_id, m.truck_id,
-                   CASE WHEN s.days > 0 THEN {charges.plan_part_fen_sql('p.monthly_fee', 's.days')} ELSE 0 END
+                   l.total_fee, s.sim_id, s.days, p.allowance_mb, p.overage_fen, m.device_id, m.truck_id,
+                   CASE WHEN s.days > 0 THEN {charges.plan_part_fen_sql('p.monthly_fen', 's.days')} ELSE 0 END
                        AS plan_fen,
                    CASE WHEN l.first_row IS NOT NULL THEN TRUE ELSE FALSE END AS repeated,
-                   {charges.fen_sql('l.total_fee')} AS billed_fen,
-                   {charges.fen_sql('l.plan_fee')} + {charges.fen_sql('l.overage_fee')} AS parts_fen
+                   {charges.fen_sql('l.total_fee', dialect)} AS billed_fen,
+                   CASE WHEN {inconsistent} THEN TRUE ELSE FALSE END AS inconsistent
             FROM (SELECT * FROM statement_line WHERE statement_id = :statement_id) l
-            FULL JOIN (SELECT s.id AS sim_id, s.iccid, s.plan_id, {days} AS days
+            FULL JOIN (SELECT s.id AS sim_id, s.iccid, s.plan_id, {days} AS days, {ref_day} AS ref_day
                        FROM sim s WHERE s.carrier = :carrier) s ON s.iccid = l.iccid
-            LEFT JOIN data_plan p ON p.id = s.plan_id
-            LEFT JOIN mounted m ON m.sim_id = s.sim_id AND m.rn = 1
+            LEFT JOIN {charges.plans_in_fen_sql(dialect)} p ON p.id = s.plan_id
+            LEFT JOIN mounted m ON m.sim_id = s.sim_id AND m.ref_day = s.ref_day AND m.rn = 1
         ) x
         WHERE x.line_id IS NOT NULL OR x.plan_fen > 0{fence}
     ) y
@@ -154,7 +166,7 @@ def _facts_sql(dialect):
 LINE_RESULTS_SQL = """
     INSERT INTO reconciliation_result (statement_id, line_id, sim_id, iccid, truck_id, outcome, billed, expected,
                                        difference, zero_usage_installed, over_allowance)
-    SELECT :statement_id, x.line_id, x.sim_id, x.iccid, x.truck_id, x.outcome, x.billed_fen / 100.0,
+    SELECT :statement_id, x.line_id, x.sim_id, x.iccid, x.truck_id, x.outcome, x.total_fee,
            x.expected_fen / 100.0, (COALESCE(x.billed_fen, 0) - x.expected_fen) / 100.0, x.zero_usage,
            x.over_allowance
     FROM recon x
