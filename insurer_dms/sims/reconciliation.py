@@ -106,8 +106,8 @@ def _facts_sql(dialect):
     else:  # SQLite's NUMERIC is a float: compare fen
         inconsistent = (f"{charges.fen_sql('l.plan_fee')} + {charges.fen_sql('l.overage_fee')}"
                         f" <> {charges.fen_sql('l.total_fee')}")
-    # PostgreSQL would merge the subqueries and compute a value once per mention (a line's expected amount four
-    # times, a SIM's active days five): OFFSET 0 keeps a subquery's columns computed once per row.
+    # PostgreSQL would merge the subqueries and compute a line's expected amount once per mention (four times): an
+    # OFFSET 0 keeps y's columns computed once per row (a fifth of the pass).
     fence = " OFFSET 0" if dialect == "postgresql" else ""
     ctes = f"""
     mounted AS (  -- per SIM and reference day (the month's last day for every SIM, or the day of a deactivation in
