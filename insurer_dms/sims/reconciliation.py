@@ -100,10 +100,10 @@ def _facts_sql(dialect):
     overage = charges.overage_fen_sql("x.data_kb", "x.allowance_mb", "x.overage_fen", "x.days")
     over_allowance = charges.over_allowance_sql("x.data_kb", "x.allowance_mb")
     tolerance = charges.MATCH_TOLERANCE_FEN
-    month_last = "CAST(:month_last AS DATE)" if dialect == "postgresql" else ":month_last"
     if dialect == "postgresql":  # NUMERIC is exact: compare the amounts as they are (no conversion per line)
-        inconsistent = "l.plan_fee + l.overage_fee <> l.total_fee"
-    else:  # SQLite's NUMERIC is a float: compare fen
+        month_last, inconsistent = "CAST(:month_last AS DATE)", "l.plan_fee + l.overage_fee <> l.total_fee"
+    else:  # SQLite: dates are text, and NUMERIC is a float, so compare fen
+        month_last = ":month_last"
         inconsistent = (f"{charges.fen_sql('l.plan_fee')} + {charges.fen_sql('l.overage_fee')}"
                         f" <> {charges.fen_sql('l.total_fee')}")
     # PostgreSQL would merge the subqueries and compute a line's expected amount once per mention (four times): an
