@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from insurer_dms.extensions import db
 from insurer_dms.ledger.models import LedgerEntry
 from insurer_dms.sims import reconciliation, reconciliation_report
-from insurer_dms.sims.models import ReconciliationResult, SimAssignment, Statement
+from insurer_dms.sims.models import ReconciliationResult, SimAssignment, Statement, StatementLine
 from tests import install_factories as inst
 from tests import statement_factories as sf
 
@@ -294,6 +294,67 @@ def test_a_failing_run_leaves_nothing_behind(month, monkeypatch):
     assert db.session.get(Statement, st).finished_at is None
     reconciliation.reconcile(st)
     assert len(results(st)) == 13
+
+
+def _a_clean_run(statement_id):
+    """The statement's results after a run from nothing (this test's reset: the ledger refuses DELETE)."""
+    from sqlalchemy import delete, text, update
+
+    db.session.execute(text("TRUNCATE ledger_entry CASCADE" if db.engine.dialect.name == "postgresql"
+                            else "DELETE FROM ledger_entry"))
+    db.session.execute(delete(ReconciliationResult))
+    db.session.execute(update(Statement).where(Statement.id == statement_id).values(booked_at=None))
+    db.session.commit()
+    reconciliation.reconcile(statement_id)
+    return snapshot(statement_id), ledger_total()
+
+
+def test_an_error_writing_the_results_books_nothing(month, monkeypatch):
+    st = month["statement"].id
+    write_results = reconciliation._write_results
+
+    def written_then_broken(*args, **kwargs):
+        write_results(*args, **kwargs)  # on PostgreSQL on the second connection, beside the booking
+        raise RuntimeError("the results' connection went away")
+
+    monkeypatch.setattr(reconciliation, "_write_results", written_then_broken)
+    with pytest.raises(RuntimeError, match="results' connection"):
+        reconciliation.reconcile(st)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(ReconciliationResult)) == 0
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry).where(SIM_ENTRIES)) == 0
+    statement = db.session.get(Statement, st)
+    assert (statement.booked_at, statement.finished_at) == (None, None)
+
+
+def test_a_run_that_fails_between_its_two_commits_is_completed_by_the_rerun(month, monkeypatch):
+    """PostgreSQL commits the results a moment before the ledger; a failure (or a kill) in between leaves new results
+    of a statement that is not done and an untouched ledger, and the re-run books it once."""
+    st = month["statement"].id
+    finish = reconciliation._finish
+
+    def broken(*args):
+        raise RuntimeError("killed between the commits")
+
+    monkeypatch.setattr(reconciliation, "_finish", broken)
+    with pytest.raises(RuntimeError):
+        reconciliation.reconcile(st)
+    db.session.rollback()
+    stored = db.session.scalar(select(func.count()).select_from(ReconciliationResult))
+    # the results' own transaction was committed on PostgreSQL; SQLite had one transaction for both
+    assert stored > 0 if db.engine.dialect.name == "postgresql" else stored == 0
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry).where(SIM_ENTRIES)) == 0
+    statement = db.session.get(Statement, st)
+    assert (statement.status, statement.booked_at, statement.finished_at) == ("queued", None, None)
+
+    monkeypatch.setattr(reconciliation, "_finish", finish)
+    reconciliation.reconcile(st)  # the sweep's (or the retry's) re-run
+    after = snapshot(st), ledger_total()
+    assert db.session.get(Statement, st).status == "done"
+    billed_parts = db.session.scalar(select(func.sum(StatementLine.plan_fee + StatementLine.overage_fee))
+                                     .where(StatementLine.statement_id == st))
+    assert after[1] == billed_parts  # booked once
+    assert after == _a_clean_run(st)
 
 
 def test_an_uploaded_statement_is_reconciled_and_a_new_version_replaces_its_ledger(ctx):

@@ -1,4 +1,4 @@
-"""Reconciling a carrier statement, set-based: a handful of SQL statements in ONE transaction.
+"""Reconciling a carrier statement, set-based: a handful of SQL statements, the ledger's in one transaction.
 
 Every line of the statement, and every SIM of ours of that carrier that should have been billed but was not, gets
 exactly one result. A line's outcome, first rule that applies wins:
@@ -24,8 +24,15 @@ line id). A statement is booked once, all its lines in the run that books it (wh
 re-run never books twice. When the statement supersedes older versions of the same carrier and month, their
 not-yet-reversed entries are reversed (negated rows with reverses_id); their results are kept as history (their
 status ``superseded`` says they no longer count). A superseded statement that is (re)run computes results but
-books nothing. Runs of one carrier and month are serialised (PostgreSQL advisory lock), and a run killed at any
-point leaves nothing: it is one transaction.
+books nothing. Runs of one carrier and month are serialised (PostgreSQL advisory lock).
+
+Transactions: the ledger side (reversals, booking, ``booked_at``, the statement's state) is one transaction. On
+PostgreSQL the results are written at the same time on a second connection (``transactions.Beside``: the machine's
+other core), and that transaction commits just before the ledger's, once both sides are done; an error before the
+commits rolls both back. A run killed before the commits leaves nothing. Killed (or failing) in the instant between
+the two commits, it leaves the new results of a statement that is not ``done`` and no ledger change: the re-run (the
+sweep, or the job's retry) replaces the results and books the statement, which was not booked. SQLite writes both
+sides in the session's transaction.
 
 Storage: a run that books the statement stores every result except the plain matches (matched to the fen, no flag):
 their line and their ledger entry (with the truck) say everything, and reconciliation_report lists them with the
@@ -34,10 +41,13 @@ statement that is a hundred thousand rows written instead of a million.
 
 How it stays fast (a million lines: see benchmarks/reconcile.py and the README): on PostgreSQL ONE statement
 computes every line's and every missing SIM's facts (the lines, which know their repeated ICCIDs from the upload,
-FULL JOIN the carrier's SIMs and their devices' trucks) once, in memory, and writes the results and the ledger
-entries from them (data-modifying WITH queries); SQLite, which cannot write from WITH, takes the same SQL through a
-temporary table. The tables written carry no per-row foreign key checks and only the indexes queries use
-(migrations 0005_reconcile_speed and 0007_line_repeats_ledger_indexes); the session settings are in ``_lock``.
+FULL JOIN the carrier's SIMs and their devices' trucks) once, in memory, and writes the results from them (a
+data-modifying WITH query); SQLite, which cannot write from WITH, takes the same SQL through a temporary table. The
+booking is a second statement that joins the lines to the same SIMs and trucks (the same SQL fragments, so a line's
+entry and its result name the same truck) and runs beside the first one: each takes a core, and a million ledger
+entries cost about as much as the facts. The tables written carry no per-row foreign key checks and only the
+indexes queries use (migrations 0005_reconcile_speed and 0007_line_repeats_ledger_indexes); the session settings are
+in ``_settings``.
 PostgreSQL's NUMERIC arithmetic costs about a quarter of a microsecond per operation, so the pass does as little of it
 per line as it can: a plan's fees are turned into fen once per plan, a line's consistency is one NUMERIC comparison,
 and only its total is converted to fen. The devices' trucks are found without looking up a million SIMs: every
@@ -50,6 +60,7 @@ from flask import current_app
 from sqlalchemy import Date, bindparam, func, select, text
 
 from ..extensions import db
+from ..transactions import Beside
 from ..types import UTCDateTime, utcnow
 from . import charges
 from .models import Statement
@@ -66,8 +77,9 @@ def _local_date(dialect, ts):
     return f"date({ts}, '+8 hours')"
 
 
-def _run(sql, params):
-    """Execute ``sql`` in the session's transaction with typed date/time parameters (SQLite stores them as text)."""
+def _run(sql, params, connection=None):
+    """Execute ``sql`` in the session's transaction (or on ``connection``) with typed date/time parameters (SQLite
+    stores them as text)."""
     stmt = text(sql)
     typed = []
     for name in ("month_first", "month_last"):
@@ -78,43 +90,35 @@ def _run(sql, params):
     if typed:
         stmt = stmt.bindparams(*typed)
     used = {k: v for k, v in params.items() if f":{k}" in sql}
-    return db.session.execute(stmt, used)
+    return (db.session if connection is None else connection).execute(stmt, used)
 
 
-def _facts_sql(dialect):
-    """(CTEs, SELECT) of the run's facts, ``recon``: one row per line (its SIM, truck, outcome, amounts in fen and
-    flags) and one per missing SIM.
+def _sims_sql(dialect, charged):
+    """The carrier's SIMs with their reference day (and, when ``charged``, their plan and active days)."""
+    columns = f"s.id AS sim_id, s.iccid, {charges.reference_day_sql('s.deactivated_on')} AS ref_day"
+    if charged:
+        days = charges.active_days_sql(dialect, "s.status", "s.activated_on", "s.deactivated_on")
+        columns += f", s.plan_id, {days} AS days"
+    return f"(SELECT {columns} FROM sim s WHERE s.carrier = :carrier)"
 
-    One pass: the statement's lines (each knowing whether its ICCID came on an earlier row: the upload noted it)
-    FULL JOIN the carrier's SIMs. Only the carrier's SIMs: a line's ICCID was checked at upload to be the statement
-    carrier's, and a SIM's carrier is the issuer of its ICCID (service.check_identity), so no line can be a SIM of
-    another carrier. A SIM without a line is `missing` when it owes a plan part; other SIMs without a line are left
-    out.
-    """
-    days = charges.active_days_sql(dialect, "s.status", "s.activated_on", "s.deactivated_on")
-    ref_day = charges.reference_day_sql("s.deactivated_on")
+
+# A SIM's device and truck on its reference day (``mounted``, in _mounted_sql).
+MOUNTED_JOIN = "LEFT JOIN mounted m ON m.sim_id = s.sim_id AND m.ref_day = s.ref_day AND m.rn = 1"
+
+
+def _mounted_sql(dialect):
+    """The CTE ``mounted``: per SIM and reference day (the month's last day for every SIM, or the day of a
+    deactivation in the month), the device holding the SIM that day and the truck it was installed on that day. The
+    latest assignment held that day (the later one on a swap day), then its latest installation (an assignment has
+    either installations that day or one row without: NULLs never compete). Every assignment is tried on the last
+    day, so no SIM has to be looked up for it. Join it with ``MOUNTED_JOIN``."""
     held_on = (f"{_local_date(dialect, 'a.started_at')} <= a.ref_day"
                f" AND (a.ended_at IS NULL OR {_local_date(dialect, 'a.ended_at')} >= a.ref_day)")
     mounted_on = (f"{_local_date(dialect, 'i.installed_at')} <= a.ref_day"
                   f" AND (i.removed_at IS NULL OR {_local_date(dialect, 'i.removed_at')} >= a.ref_day)")
-    overage = charges.overage_fen_sql("x.data_kb", "x.allowance_mb", "x.overage_fen", "x.days")
-    over_allowance = charges.over_allowance_sql("x.data_kb", "x.allowance_mb")
-    tolerance = charges.MATCH_TOLERANCE_FEN
-    if dialect == "postgresql":  # NUMERIC is exact: compare the amounts as they are (no conversion per line)
-        month_last, inconsistent = "CAST(:month_last AS DATE)", "l.plan_fee + l.overage_fee <> l.total_fee"
-    else:  # SQLite: dates are text, and NUMERIC is a float, so compare fen
-        month_last = ":month_last"
-        inconsistent = (f"{charges.fen_sql('l.plan_fee')} + {charges.fen_sql('l.overage_fee')}"
-                        f" <> {charges.fen_sql('l.total_fee')}")
-    # PostgreSQL would merge the subqueries and compute a line's expected amount once per mention (four times): an
-    # OFFSET 0 keeps y's columns computed once per row (a fifth of the pass).
-    fence = " OFFSET 0" if dialect == "postgresql" else ""
-    ctes = f"""
-    mounted AS (  -- per SIM and reference day (the month's last day for every SIM, or the day of a deactivation in
-                  -- the month): the device holding the SIM that day and the truck it was installed on that day. The
-                  -- latest assignment held that day (the later one on a swap day), then its latest installation
-                  -- (an assignment has either installations that day or one row without: NULLs never compete).
-                  -- Every assignment is tried on the last day, so no SIM has to be looked up for it.
+    month_last = "CAST(:month_last AS DATE)" if dialect == "postgresql" else ":month_last"  # SQLite: dates are text
+    return f"""
+    mounted AS (
         SELECT a.sim_id, a.ref_day, a.device_id, i.truck_id,
                ROW_NUMBER() OVER (PARTITION BY a.sim_id, a.ref_day
                                   ORDER BY a.started_at DESC, a.id DESC, i.installed_at DESC, i.id DESC) AS rn
@@ -127,8 +131,31 @@ def _facts_sql(dialect):
         LEFT JOIN installation i ON i.device_id = a.device_id AND {mounted_on}
         WHERE {held_on}
     )"""
-    facts = f"""
-    SELECT y.line_id, y.iccid, y.sim_id, y.truck_id, y.device_id, y.plan_fee, y.overage_fee, y.total_fee,
+
+
+def _facts_sql(dialect):
+    """The SELECT of the run's facts (after ``WITH {_mounted_sql}``): one row per line (its SIM, truck, outcome,
+    amounts in fen and flags) and one per missing SIM.
+
+    One pass: the statement's lines (each knowing whether its ICCID came on an earlier row: the upload noted it)
+    FULL JOIN the carrier's SIMs. Only the carrier's SIMs: a line's ICCID was checked at upload to be the statement
+    carrier's, and a SIM's carrier is the issuer of its ICCID (service.check_identity), so no line can be a SIM of
+    another carrier. A SIM without a line is `missing` when it owes a plan part; other SIMs without a line are left
+    out.
+    """
+    overage = charges.overage_fen_sql("x.data_kb", "x.allowance_mb", "x.overage_fen", "x.days")
+    over_allowance = charges.over_allowance_sql("x.data_kb", "x.allowance_mb")
+    tolerance = charges.MATCH_TOLERANCE_FEN
+    if dialect == "postgresql":  # NUMERIC is exact: compare the amounts as they are (no conversion per line)
+        inconsistent = "l.plan_fee + l.overage_fee <> l.total_fee"
+    else:  # SQLite: NUMERIC is a float, so compare fen
+        inconsistent = (f"{charges.fen_sql('l.plan_fee')} + {charges.fen_sql('l.overage_fee')}"
+                        f" <> {charges.fen_sql('l.total_fee')}")
+    # PostgreSQL would merge the subqueries and compute a line's expected amount once per mention (four times): an
+    # OFFSET 0 keeps y's columns computed once per row (a fifth of the pass).
+    fence = " OFFSET 0" if dialect == "postgresql" else ""
+    return f"""
+    SELECT y.line_id, y.iccid, y.sim_id, y.truck_id, y.plan_fee, y.overage_fee, y.total_fee,
            y.billed_fen, y.expected_fen, y.zero_usage, y.over_allowance,
            CASE WHEN y.line_id IS NULL THEN 'missing'
                 WHEN y.repeated THEN 'duplicate_line'
@@ -139,7 +166,7 @@ def _facts_sql(dialect):
                 WHEN y.expected_fen - y.billed_fen > {tolerance} THEN 'underbilled'
                 ELSE 'matched' END AS outcome
     FROM (
-        SELECT x.line_id, x.iccid, x.sim_id, x.truck_id, x.device_id, x.plan_fee, x.overage_fee, x.total_fee,
+        SELECT x.line_id, x.iccid, x.sim_id, x.truck_id, x.plan_fee, x.overage_fee, x.total_fee,
                x.days, x.repeated, x.billed_fen, x.inconsistent,
                CASE WHEN x.line_id IS NULL THEN x.plan_fen
                     WHEN x.repeated OR x.sim_id IS NULL THEN 0 ELSE x.plan_fen + {overage} END AS expected_fen,
@@ -149,22 +176,43 @@ def _facts_sql(dialect):
                     ELSE FALSE END AS over_allowance
         FROM (
             SELECT l.id AS line_id, COALESCE(l.iccid, s.iccid) AS iccid, l.data_kb, l.plan_fee, l.overage_fee,
-                   l.total_fee, s.sim_id, s.days, p.allowance_mb, p.overage_fen, m.device_id, m.truck_id,
+                   l.total_fee, s.sim_id, s.days, p.allowance_mb, p.overage_fen, m.truck_id,
                    CASE WHEN s.days > 0 THEN {charges.plan_part_fen_sql('p.monthly_fen', 's.days')} ELSE 0 END
                        AS plan_fen,
                    CASE WHEN l.first_row IS NOT NULL THEN TRUE ELSE FALSE END AS repeated,
                    {charges.fen_sql('l.total_fee', dialect)} AS billed_fen,
                    CASE WHEN {inconsistent} THEN TRUE ELSE FALSE END AS inconsistent
             FROM (SELECT * FROM statement_line WHERE statement_id = :statement_id) l
-            FULL JOIN (SELECT s.id AS sim_id, s.iccid, s.plan_id, {days} AS days, {ref_day} AS ref_day
-                       FROM sim s WHERE s.carrier = :carrier) s ON s.iccid = l.iccid
+            FULL JOIN {_sims_sql(dialect, charged=True)} s ON s.iccid = l.iccid
             LEFT JOIN {charges.plans_in_fen_sql(dialect)} p ON p.id = s.plan_id
-            LEFT JOIN mounted m ON m.sim_id = s.sim_id AND m.ref_day = s.ref_day AND m.rn = 1
+            {MOUNTED_JOIN}
         ) x
         WHERE x.line_id IS NOT NULL OR x.plan_fen > 0{fence}
     ) y
     """
-    return ctes, facts
+
+
+def _book_sql(dialect):
+    """Book every line's billed amounts (categories sim_plan_fee = plan_fee, sim_overage = overage_fee, zero amounts
+    skipped) against the truck and device its SIM had on the reference day: the same SIMs and ``mounted`` as the
+    facts, so a line's entry and its result name the same truck."""
+    return f"""
+    WITH {_mounted_sql(dialect)},
+    booked AS MATERIALIZED (
+        SELECT l.id AS line_id, l.plan_fee, l.overage_fee, m.truck_id, m.device_id
+        FROM (SELECT id, iccid, plan_fee, overage_fee FROM statement_line WHERE statement_id = :statement_id) l
+        LEFT JOIN {_sims_sql(dialect, charged=False)} s ON s.iccid = l.iccid
+        {MOUNTED_JOIN}
+    )
+    INSERT INTO ledger_entry (category, amount, period, truck_id, device_id, source_type, source_id, created_at)
+    SELECT 'sim_plan_fee', b.plan_fee, :period, b.truck_id, b.device_id, 'statement_line',
+           CAST(b.line_id AS VARCHAR(60)), :now
+    FROM booked b WHERE b.plan_fee <> 0
+    UNION ALL
+    SELECT 'sim_overage', b.overage_fee, :period, b.truck_id, b.device_id, 'statement_line',
+           CAST(b.line_id AS VARCHAR(60)), :now
+    FROM booked b WHERE b.overage_fee <> 0
+    """
 
 
 LINE_RESULTS_SQL = """
@@ -194,33 +242,28 @@ REVERSE_OLDER_SQL = """
 
 TOTALS_SQL = "SELECT COUNT(line_id), COALESCE(SUM(billed_fen), 0), COALESCE(SUM(expected_fen), 0) FROM recon"
 
-# Both categories of every line, zero amounts skipped.
-BOOK_SQL = """
-    INSERT INTO ledger_entry (category, amount, period, truck_id, device_id, source_type, source_id, created_at)
-    SELECT 'sim_plan_fee', x.plan_fee, :period, x.truck_id, x.device_id, 'statement_line',
-           CAST(x.line_id AS VARCHAR(60)), :now
-    FROM recon x WHERE x.line_id IS NOT NULL AND x.plan_fee <> 0
-    UNION ALL
-    SELECT 'sim_overage', x.overage_fee, :period, x.truck_id, x.device_id, 'statement_line',
-           CAST(x.line_id AS VARCHAR(60)), :now
-    FROM recon x WHERE x.line_id IS NOT NULL AND x.overage_fee <> 0
-"""
+def _settings(dialect, connection=None):
+    """This transaction's settings for the run's one-pass statements (PostgreSQL)."""
+    if dialect != "postgresql":
+        return
+    for setting in (
+        # hashes of a million lines and SIMs in memory, not in batches on disk
+        "work_mem = '256MB'",
+        # no JIT compilation: it costs more than it saves on these one-pass statements
+        "jit = off",
+        # the commit does not wait for the WAL flush: a crash in that instant loses this run's commit, which leaves
+        # the statement `running` for the sweep to run again (a run is idempotent), and nothing else
+        "synchronous_commit = off",
+        # every join here is over a whole statement or SIM set; the row estimates of lines loaded seconds ago are
+        # stale (autovacuum has not analysed them yet), and a nested loop on such an estimate takes minutes
+        "enable_nestloop = off",
+    ):
+        (db.session if connection is None else connection).execute(text(f"SET LOCAL {setting}"))
 
 
 def _lock(dialect, statement):
-    """Session settings of the run, and runs of one carrier and month serialised (the newer version must see the
-    older one's ledger entries)."""
+    """Runs of one carrier and month serialised (the newer version must see the older one's ledger entries)."""
     if dialect == "postgresql":
-        # This transaction only: hashes of a million lines and SIMs in memory, not in batches on disk; no JIT
-        # compilation (it costs more than it saves on these one-pass statements); and the commit does not wait for
-        # the WAL flush: a crash in that instant loses this run's commit, which leaves the statement `running` for
-        # the sweep to run again (a run is idempotent), and nothing else.
-        db.session.execute(text("SET LOCAL work_mem = '256MB'"))
-        db.session.execute(text("SET LOCAL jit = off"))
-        db.session.execute(text("SET LOCAL synchronous_commit = off"))
-        # Every join here is over a whole statement or SIM set; the row estimates of lines loaded seconds ago are
-        # stale (autovacuum has not analysed them yet), and a nested loop on such an estimate takes minutes.
-        db.session.execute(text("SET LOCAL enable_nestloop = off"))
         key = zlib.crc32(f"reconcile:{statement.carrier}:{statement.period}".encode())
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
@@ -233,13 +276,29 @@ def _step(progress, percent):
         time.sleep(float(delay))
 
 
-def reconcile(statement_id, progress=None):
-    """Recompute the statement's results and book its ledger entries, in one transaction; returns the summary.
+def _results_statements(dialect, book):
+    """[(SQL, needs the facts)] that replace the statement's results; the last one answers the totals."""
+    results = LINE_RESULTS_SQL + (f" WHERE NOT ({PLAIN_MATCH})" if book else "")
+    mounted, facts = _mounted_sql(dialect), _facts_sql(dialect)
+    delete = "DELETE FROM reconciliation_result WHERE statement_id = :statement_id"
+    if dialect == "postgresql":  # one statement: the facts once, in memory, the results written from them
+        return [delete, f"WITH {mounted}, recon AS MATERIALIZED ({facts}), results AS ({results}) {TOTALS_SQL}"]
+    # SQLite writes only in the outer statement: the facts go to a temporary table first
+    return [delete, "DROP TABLE IF EXISTS temp.recon",  # a failed run's table may still be there
+            f"CREATE TEMP TABLE recon AS WITH {mounted} {facts}", results, TOTALS_SQL]
 
-    ``progress(percent)`` is called between the steps (it must not write to this session).
+
+def reconcile(statement_id, progress=None):
+    """Recompute the statement's results and book its ledger entries; returns the summary.
+
+    ``progress(percent)`` is called between the steps (it must not write to this session). On PostgreSQL the results
+    are written on a second connection, beside the booking (see ``Beside``); SQLite writes both in the session's
+    transaction.
     """
+    db.session.commit()  # the second connection sees committed rows only
     dialect = db.engine.dialect.name
     statement = get_statement(statement_id)
+    _settings(dialect)
     _lock(dialect, statement)
     superseded = db.session.scalar(
         select(func.count()).select_from(Statement).where(
@@ -250,30 +309,19 @@ def reconcile(statement_id, progress=None):
               "version": statement.version, "now": utcnow(),
               "note": f"statement {statement.id} (v{statement.version}) supersedes it",
               **charges.month_params(statement.period)}
-    _step(progress, 5)
-    _run("DELETE FROM reconciliation_result WHERE statement_id = :statement_id", params)
-    if not superseded:
-        _run(REVERSE_OLDER_SQL, params)
-    _step(progress, 15)
     book = not superseded and statement.booked_at is None  # a statement is booked once, by the run that books it
-    results = LINE_RESULTS_SQL + (f" WHERE NOT ({PLAIN_MATCH})" if book else "")
-    ctes, facts = _facts_sql(dialect)
+    _step(progress, 5)
     if dialect == "postgresql":
-        # One statement: the facts are computed once (kept in memory, work_mem), and the results and the ledger
-        # entries are written from them by data-modifying WITH queries; its answer is the totals.
-        writes = f", results AS ({results})" + (f", booked AS ({BOOK_SQL})" if book else "")
-        totals = _run(f"WITH {ctes}, recon AS MATERIALIZED ({facts}){writes} {TOTALS_SQL}", params).one()
-    else:  # SQLite writes only in the outer statement: the facts go to a temporary table first
-        _run("DROP TABLE IF EXISTS temp.recon", {})  # a failed run's table may still be there
-        _run(f"CREATE TEMP TABLE recon AS WITH {ctes} {facts}", params)
-        _step(progress, 40)
-        _run(results, params)
-        _step(progress, 65)
-        if book:
-            _run(BOOK_SQL, params)
-        totals = _run(TOTALS_SQL, {}).one()
+        with Beside(db.engine, lambda connection: _write_results(dialect, book, params, connection)) as results:
+            _book(dialect, superseded, book, params, progress)
+            totals = results.answer()
+            _step(progress, 90)
+            results.commit()
+    else:
+        _book(dialect, superseded, book, params, progress)
+        totals = _write_results(dialect, book, params)
         _run("DROP TABLE temp.recon", {})
-    _step(progress, 90)
+        _step(progress, 90)
     if book:
         statement.booked_at = utcnow()
     _finish(statement, superseded, totals)
@@ -284,6 +332,26 @@ def reconcile(statement_id, progress=None):
         _run("ANALYZE statement_line, reconciliation_result, ledger_entry", {})
         db.session.commit()
     return summary(statement.id)
+
+
+def _book(dialect, superseded, book, params, progress):
+    """The ledger side, in the session's transaction: reverse the older versions' entries, book this one's lines."""
+    if not superseded:
+        _run(REVERSE_OLDER_SQL, params)
+    _step(progress, 15)
+    if book:
+        _run(_book_sql(dialect), params)
+    _step(progress, 40)
+
+
+def _write_results(dialect, book, params, connection=None):
+    """Replace the statement's results (in the session's transaction, or on ``connection``); returns the totals
+    (lines, billed fen, expected fen)."""
+    _settings(dialect, connection)
+    *writes, totals = _results_statements(dialect, book)
+    for sql in writes:
+        _run(sql, params, connection)
+    return tuple(_run(totals, params, connection).one())
 
 
 def _finish(statement, superseded, totals):
