@@ -277,7 +277,7 @@ def _step(progress, percent):
 
 
 def _results_statements(dialect, book):
-    """[(SQL, needs the facts)] that replace the statement's results; the last one answers the totals."""
+    """The SQL statements that replace the statement's results, in order; the last one answers the totals."""
     results = LINE_RESULTS_SQL + (f" WHERE NOT ({PLAIN_MATCH})" if book else "")
     mounted, facts = _mounted_sql(dialect), _facts_sql(dialect)
     delete = "DELETE FROM reconciliation_result WHERE statement_id = :statement_id"
