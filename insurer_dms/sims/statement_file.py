@@ -167,6 +167,9 @@ class Problems:
     """Every bad row's problems; the first MAX_LISTED are kept for the answer, the rest only counted."""
 
     def __init__(self):
+        self.clear()
+
+    def clear(self):
         self.rows, self.bad_rows, self.count = [], 0, 0
 
     def add_row(self, number, problems):
@@ -205,6 +208,20 @@ class LineChecker:
         self.idx = tuple(columns[f][0] if f in columns else None for f in FIELDS)
         self.plain = self._plain_row("," if raw else "\t")
 
+    def cell_patterns(self):
+        """Field -> the regular expression of a plainly good cell of this file (Python's re and RE2 read them alike;
+        the period is matched by its spellings, ``self.spellings``, and the ICCID's Luhn digit is checked apart)."""
+        money = r"[0-9]{1,10}(?:\.[0-9]{1,2})?"
+        return {
+            "iccid": "(?:" + "|".join(self.prefixes) + r")[0-9]{13,14}",
+            "msisdn": "(?:[0-9]{11,13})?",
+            "data_kb": "[0-9]{1,18}",
+            "sms_count": "[0-9]{1,9}",
+            "plan_fee": money,
+            "overage_fee": money,
+            "total_fee": money,
+        }
+
     def _plain_row(self, sep):
         """One regex for a row (a raw line, or its cells joined by tabs) that is plainly good, written as this
         file's first row.
@@ -212,16 +229,9 @@ class LineChecker:
         Built from this file's column order, so a good row costs one match; anything else (spaces, other
         spellings, bad values) falls to ``slow``, which explains or normalises it.
         """
-        cell = {
-            "iccid": "(?P<iccid>(?:" + "|".join(self.prefixes) + r")[0-9]{13,14})",
-            "msisdn": "(?P<msisdn>(?:[0-9]{11,13})?)",
-            "period": "(?:" + "|".join(re.escape(t) for t in sorted(self.spellings)) + ")" if self.period else "(?!)",
-            "data_kb": "(?P<data_kb>[0-9]{1,18})",
-            "sms_count": "(?P<sms_count>[0-9]{1,9})",
-            "plan_fee": r"(?P<plan_fee>[0-9]{1,10}(?:\.[0-9]{1,2})?)",
-            "overage_fee": r"(?P<overage_fee>[0-9]{1,10}(?:\.[0-9]{1,2})?)",
-            "total_fee": r"(?P<total_fee>[0-9]{1,10}(?:\.[0-9]{1,2})?)",
-        }
+        cell = {f: f"(?P<{f}>{pattern})" for f, pattern in self.cell_patterns().items()}
+        cell["period"] = ("(?:" + "|".join(re.escape(t) for t in sorted(self.spellings)) + ")" if self.period
+                          else "(?!)")
         by_index = {i: f for f, i in zip(FIELDS, self.idx) if i is not None}
         other = f"[^{sep}]*"
         parts = [cell[by_index[i]] if i in by_index else other for i in range(max(by_index) + 1)]

@@ -18,6 +18,7 @@ from ..activity import Activity
 from ..errors import Conflict, DomainError, NotFound, invalid
 from ..extensions import db
 from ..storage import sha256, storage
+from . import statement_columns
 from . import statement_file as sf
 from .models import CARRIERS, Statement
 
@@ -65,6 +66,36 @@ def _line_sink(statement_id):
     yield sink, None
 
 
+@contextlib.contextmanager
+def _csv_copy():
+    """``write(bytes)`` streaming CSV rows of LINE_COLUMNS into statement_line (PostgreSQL), in the session's
+    transaction, a writer thread sending while the caller checks the next slice."""
+    from psycopg.copy import QueuedLibpqWriter
+
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY statement_line ({LINE_COLUMNS}) FROM STDIN (FORMAT csv)",
+                     writer=QueuedLibpqWriter(cursor)) as copy:
+        yield copy.write
+
+
+def _store_lines(statement, data, headers, raw, checker, rows, problems):
+    """Check every row and store the good lines (until a row fails); returns (lines, billed total). A plain CSV
+    file on PostgreSQL is checked a column at a time (statement_columns), anything else a line at a time."""
+    if raw and db.session.connection().dialect.name == "postgresql":
+        savepoint = db.session.begin_nested()
+        try:
+            with _csv_copy() as write:
+                stored = statement_columns.check(statement_columns.batches(data, len(headers)), checker, problems,
+                                                 write, statement.id)
+            savepoint.commit()
+            return stored
+        except statement_columns.NotColumnar:
+            savepoint.rollback()  # what was written goes; the line loop starts again from the first row
+            problems.clear()
+    with _line_sink(statement.id) as (sink, entry):
+        return checker.check(rows, problems, sink, CHUNK, entry)
+
+
 # ---------------------------------------------------------------- ingest
 
 
@@ -110,8 +141,7 @@ def ingest_statement(data, filename, carrier=None, user_id=None, period=None):
     try:
         statement = _create(carrier, period, digest, filename, suffix, user_id)
         checker = sf.LineChecker(columns, carrier, period, seen, raw)
-        with _line_sink(statement.id) as (sink, entry):
-            count, billed = checker.check(rows, problems, sink, CHUNK, entry)
+        count, billed = _store_lines(statement, data, sf.cells_of(headers), raw, checker, rows, problems)
         if problems:
             raise problems.error()
         if count == 0:
