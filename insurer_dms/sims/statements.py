@@ -69,7 +69,7 @@ def _line_sink(statement_id):
 @contextlib.contextmanager
 def _csv_copy():
     """``write(bytes)`` streaming CSV rows of LINE_COLUMNS into statement_line (PostgreSQL), in the session's
-    transaction, a writer thread sending while the caller checks the next slice."""
+    transaction, a writer thread sending while the caller checks the next block."""
     from psycopg.copy import QueuedLibpqWriter
 
     cursor = db.session.connection().connection.driver_connection.cursor()
