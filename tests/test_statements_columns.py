@@ -70,7 +70,7 @@ def row(n, period="2026-09", msisdn=None, kb=None, sms=None, plan="20.00", over=
 
 def test_a_plain_file_gets_the_lines_the_line_loop_makes_across_blocks(ctx, monkeypatch, columnar_calls):
     postgresql_only()
-    monkeypatch.setattr(statement_columns, "BLOCK", 300)  # many blocks: repeats and odd rows across their edges
+    monkeypatch.setattr(statement_columns, "BLOCK", 16)  # a block a row: repeats and odd rows across their edges
     rows = [row(n) for n in range(1, 40)]
     rows[3] = row(4, msisdn="")  # no MSISDN: NULL
     rows[9] = row(2)  # repeats row 3 (the first row is row 2: the header is row 1)
@@ -78,7 +78,7 @@ def test_a_plain_file_gets_the_lines_the_line_loop_makes_across_blocks(ctx, monk
     rows[20] = row(21, number=5)  # repeats row 6
     rows[11] = "  " + row(12).replace(",2026-09,", ", 2026/9 ,").replace(",20.00,", ", 20.00 ,", 1)  # normalised
     rows[25] = row(26, number=12)  # repeats the normalised row 13
-    rows[30] = ",,,,,,,"  # blank rows: skipped, their numbers kept
+    rows[29:31] = [",,,,,,,"] * 2  # blank rows, a block of them: skipped, their numbers kept
     rows[33] = ""
     rows[31] = row(32, plan="7", over="0.5", total="7.5")  # whole yuan and one decimal
     data = csv_text(EN, rows)
@@ -88,7 +88,7 @@ def test_a_plain_file_gets_the_lines_the_line_loop_makes_across_blocks(ctx, monk
     assert created and columnar_calls == [1]
     assert stored_lines(statement.id) == expected
     assert (statement.line_count, statement.billed_total) == (count, billed)
-    assert count == 37
+    assert count == 36
     notes = {r[0]: r[8] for r in expected if r[8]}
     assert notes == {11: 3, 17: 3, 22: 6, 27: 13}
 
@@ -173,3 +173,14 @@ def test_a_row_of_another_width_sends_the_file_to_the_line_loop(ctx, monkeypatch
         statement, _ = ingest_statement(data, "cm.csv")
         assert stored_lines(statement.id) == expected and statement.line_count == count == 29
     assert columnar_calls == [1]
+
+
+def test_the_luhn_digits_of_a_column_of_iccids():
+    import pyarrow as pa
+
+    from insurer_dms.luhn import check_digit
+
+    short = "898600123456789012" + check_digit("898600123456789012")
+    column = pa.array(["x", iccid(1), bad_iccid(1), short, short[:-1] + "0" if short[-1] != "0" else short[:-1] + "1"])
+    assert statement_columns._luhn_ok(column.slice(1)).tolist() == [True, False, True, False]  # a slice: offsets
+    assert statement_columns._luhn_ok(pa.array(["", ""])).tolist() == [False, False]  # a block of blank rows

@@ -17,6 +17,11 @@ gives the file to the line loop (``statements._store_lines``), which also takes 
 import io
 from decimal import Decimal
 
+import numpy as np
+import pyarrow as pa
+from pyarrow import compute as pc
+from pyarrow import csv
+
 from .statement_file import FIELDS
 
 BLOCK = 1 << 21  # bytes of the file per Arrow batch (about 28,000 lines)
@@ -30,9 +35,6 @@ def batches(data, cells):
     """The data rows of a quote-free CSV of ``cells`` columns as Arrow record batches of text (columns c0, c1...),
     read as they are asked for; raises NotColumnar, at once or mid-way, when Arrow cannot read the file so (not
     UTF-8, a row of another width)."""
-    import pyarrow as pa
-    from pyarrow import csv
-
     names = [f"c{i}" for i in range(cells)]
     try:
         reader = csv.open_csv(
@@ -48,23 +50,20 @@ def batches(data, cells):
         raise NotColumnar(str(err)) from err
 
 
-_DOUBLED = None
+# The digit sum of 2 x d for every byte value less "0" (a non-digit gives anything: its row failed its pattern).
+_DOUBLED = np.array([(2 * d) % 10 + (2 * d) // 10 if d < 10 else 0 for d in range(256)], dtype=np.uint8)
 
 
 def _luhn_ok(iccids):
     """Luhn check of every 19 or 20-character string of a text array (others: anything), as a numpy bool array."""
-    import numpy as np
-
-    global _DOUBLED
-    if _DOUBLED is None:  # the digit sum of 2 x d for every byte value less "0" (non-digits give garbage, unused)
-        _DOUBLED = np.array([(2 * d) % 10 + (2 * d) // 10 if d < 10 else 0 for d in range(256)], dtype=np.uint8)
-    if len(iccids) == 0:
-        return np.zeros(0, dtype=bool)
+    text = iccids.buffers()[2]
+    if text is None or text.size == 0:  # no rows, or only empty cells
+        return np.zeros(len(iccids), dtype=bool)
     offsets = np.frombuffer(iccids.buffers()[1], dtype=np.int32)[iccids.offset:iccids.offset + len(iccids) + 1]
-    data = np.frombuffer(iccids.buffers()[2], dtype=np.uint8)
+    data = np.frombuffer(text, dtype=np.uint8)
     ends = offsets[1:].astype(np.int64)
     # The last 20 bytes of each string, right-aligned: the check digit last, then every other digit doubled.
-    at = np.clip(ends[:, None] - 20 + np.arange(20), 0, max(len(data) - 1, 0))
+    at = np.clip(ends[:, None] - 20 + np.arange(20), 0, len(data) - 1)
     digits = data[at] - np.uint8(48)
     digits[(ends - offsets[:-1]) < 20, 0] = 0  # a 19-digit ICCID: the byte before it is not its digit
     total = _DOUBLED[digits[:, 0::2]].sum(axis=1, dtype=np.int64) + digits[:, 1::2].sum(axis=1, dtype=np.int64)
@@ -74,11 +73,6 @@ def _luhn_ok(iccids):
 def check(rows, checker, problems, write, statement_id):
     """Check every row of ``rows`` (``batches``) like ``LineChecker.check``; good lines go to ``write(bytes)`` as COPY
     CSV rows of ``statements.LINE_COLUMNS``, a batch at a time, until a row fails. Returns (lines, billed total)."""
-    import numpy as np
-    import pyarrow as pa
-    from pyarrow import compute as pc
-    from pyarrow import csv
-
     index = dict(zip(FIELDS, checker.idx))
     patterns = {f: f"^(?:{p})$" for f, p in checker.cell_patterns().items() if index[f] is not None}
     spellings = pa.array(sorted(checker.spellings), type=pa.string())
