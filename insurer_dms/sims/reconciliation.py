@@ -31,8 +31,10 @@ PostgreSQL the results are written at the same time on a second connection (``tr
 other core), and that transaction commits just before the ledger's, once both sides are done; an error before the
 commits rolls both back. A run killed before the commits leaves nothing. Killed (or failing) in the instant between
 the two commits, it leaves the new results of a statement that is not ``done`` and no ledger change: the re-run (the
-sweep, or the job's retry) replaces the results and books the statement, which was not booked. SQLite writes both
-sides in the session's transaction.
+sweep, or the job's retry) replaces the results and books the statement, which was not booked. The two statements
+start a moment apart, each with its own snapshot: a SIM or device move committed in that moment could give a line's
+result and its ledger entry different trucks, as any later re-run can (the entry is booked once; results are
+recomputed from the data of the day). SQLite writes both sides in the session's transaction.
 
 Storage: a run that books the statement stores every result except the plain matches (matched to the fen, no flag):
 their line and their ledger entry (with the truck) say everything, and reconciliation_report lists them with the

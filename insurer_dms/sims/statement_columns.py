@@ -129,5 +129,7 @@ def check(rows, checker, problems, write, statement_id):
         }).filter(ok)
         out = io.BytesIO()
         csv.write_csv(lines, out, csv.WriteOptions(include_header=False, quoting_style="none"))
-        write(out.getvalue() + "".join(extra).encode())
+        payload = out.getvalue() + "".join(extra).encode()
+        if payload:  # a block of blank rows writes nothing
+            write(payload)
     return count, billed
