@@ -296,8 +296,9 @@ def test_a_failing_run_leaves_nothing_behind(month, monkeypatch):
     assert len(results(st)) == 13
 
 
-def _a_clean_run(statement_id):
-    """The statement's results after a run from nothing (this test's reset: the ledger refuses DELETE)."""
+def a_clean_run(statement_id):
+    """(results, SIM ledger total) of the statement after a run from nothing (the tests' reset: the ledger refuses
+    DELETE, so the whole table is emptied)."""
     from sqlalchemy import delete, text, update
 
     db.session.execute(text("TRUNCATE ledger_entry CASCADE" if db.engine.dialect.name == "postgresql"
@@ -354,7 +355,7 @@ def test_a_run_that_fails_between_its_two_commits_is_completed_by_the_rerun(mont
     billed_parts = db.session.scalar(select(func.sum(StatementLine.plan_fee + StatementLine.overage_fee))
                                      .where(StatementLine.statement_id == st))
     assert after[1] == billed_parts  # booked once
-    assert after == _a_clean_run(st)
+    assert after == a_clean_run(st)
 
 
 def test_an_uploaded_statement_is_reconciled_and_a_new_version_replaces_its_ledger(ctx):

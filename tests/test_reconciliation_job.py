@@ -6,7 +6,7 @@ import sys
 import time
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import close_all_sessions
 
 from insurer_dms.extensions import db
@@ -16,7 +16,7 @@ from insurer_dms.sims.models import ReconciliationResult, Statement
 from jobs.reconcile import RETRY
 from tests import statement_factories as sf
 from tests.conftest import PROJECT_ROOT
-from tests.test_reconciliation import ledger_total, snapshot
+from tests.test_reconciliation import a_clean_run, ledger_total, snapshot
 from tests.test_reconciliation import results as all_results
 
 JOB = "jobs.reconcile.reconcile_statement"
@@ -104,12 +104,6 @@ def test_a_worker_killed_mid_run_leaves_nothing_and_a_rerun_completes(app, rq_wo
         after_kill = snapshot(st)
         ledger = (counts()[1], ledger_total())
         # a clean run from nothing gives the very same results and ledger
-        # the ledger refuses DELETE (append-only); emptying the whole table is this test's reset
-        db.session.execute(text("TRUNCATE ledger_entry CASCADE" if db.engine.dialect.name == "postgresql"
-                                else "DELETE FROM ledger_entry"))
-        db.session.execute(delete(ReconciliationResult))
-        db.session.execute(update(Statement).where(Statement.id == st).values(booked_at=None))
-        db.session.commit()
-        reconciliation.reconcile(st)
-        assert snapshot(st) == after_kill
-        assert (counts()[1], ledger_total()) == ledger
+        clean_results, clean_total = a_clean_run(st)
+        assert clean_results == after_kill
+        assert (counts()[1], clean_total) == ledger
