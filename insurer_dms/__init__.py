@@ -7,6 +7,7 @@ from flask_login import current_user
 from . import config as config_module
 from .errors import register_error_handlers
 from .extensions import api, babel, csrf, db, login, migrate
+from .fields import CONVERTERS
 
 # Domain packages, each with api.py (REST, blueprint ``blp``) and views.py (pages, blueprint ``bp``).
 DOMAINS = ("auth", "catalogue", "inventory", "fleet", "sims", "ledger", "installs", "maintenance", "audits")
@@ -71,6 +72,7 @@ def nav_groups(role):
 def create_app(overrides=None):
     """Build the application: settings from the environment, then ``overrides`` (tests)."""
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
+    app.url_map.converters.update(CONVERTERS)  # bounded ids and NUL-free names in every route, before any is added
     app.config.update(config_module.from_environment())
     app.config.update(overrides or {})
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -100,7 +102,10 @@ def create_app(overrides=None):
     from . import activity  # noqa: F401  (registers the append-only guard)
     from .auth.access import protect_session_requests
 
+    from .request_bounds import check_request
+
     app.before_request(protect_session_requests)
+    app.before_request(check_request)
 
     import importlib
 

@@ -44,6 +44,9 @@ def from_environment():
         "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
         "OBJECTS_DIR": os.environ.get("OBJECTS_DIR", str(INSTANCE_DIR / "objects")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024)),
+        # A JSON body: at most this many bytes (413) and this many levels of nesting (400).
+        "JSON_MAX_BYTES": int(os.environ.get("JSON_MAX_BYTES", 2 * 1024 * 1024)),
+        "JSON_MAX_DEPTH": int(os.environ.get("JSON_MAX_DEPTH", 32)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),

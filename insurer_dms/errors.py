@@ -4,8 +4,11 @@ Every error answered by the API has the shape
 ``{"code": 422, "status": "Unprocessable Entity", "message": "...", "errors": {"field": ["..."]}}``;
 file imports add ``"rows": [{"row": 7, "column": "vin", "message": "..."}]``.
 """
+import marshmallow as ma
 from flask import jsonify, redirect, render_template, request, url_for
 from flask_smorest import Api as SmorestApi
+
+from . import fields
 
 
 class DomainError(Exception):
@@ -94,24 +97,36 @@ def error_response(code, status, message, errors=None, rows=None, headers=None):
     return resp
 
 
-def _decimal_bounds_as_numbers(self, field, ret, **kwargs):
-    """OpenAPI needs numeric bounds; apispec writes a Decimal(as_string=True) field's Range as strings."""
-    import decimal
+class ErrorRowSchema(ma.Schema):
+    row = fields.Integer(minimum=1, metadata={"description": "the file's row number; the header is row 1"})
+    column = fields.String(allow_none=True)
+    message = fields.String()
 
-    bounds = {}
-    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        if isinstance(ret.get(key), (str, decimal.Decimal)):
-            value = decimal.Decimal(ret[key])
-            bounds[key] = int(value) if value == value.to_integral_value() else float(value)
-    return bounds
+
+class ErrorSchema(ma.Schema):
+    """The one error body."""
+
+    code = fields.Integer(minimum=400, maximum=599)
+    status = fields.String()
+    message = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "messages per field (nested fields as a.0.b)"})
+    rows = fields.List(fields.Nested(ErrorRowSchema), metadata={"description": "file imports: every bad row"})
 
 
 class Api(SmorestApi):
     """flask-smorest's Api with our error body."""
 
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_pagination_header(self):
+        """Lists carry their paging in the body (``paging.page_schema``), not flask-smorest's header."""
+
     def init_app(self, app, *, spec_kwargs=None):
         super().init_app(app, spec_kwargs=spec_kwargs)
-        self.ma_plugin.converter.add_attribute_function(_decimal_bounds_as_numbers)
+        from .fields import decimal_openapi
+
+        self.ma_plugin.converter.add_attribute_function(decimal_openapi)
 
     def handle_http_exception(self, error):
         if error.code == 401 and not _wants_json():

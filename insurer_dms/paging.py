@@ -3,23 +3,27 @@ import marshmallow as ma
 from flask import current_app
 from sqlalchemy import func, select
 
+from . import fields
 from .extensions import db
 
 
+PAGE_MAX = 1_000_000  # far beyond any list, and (PAGE_MAX - 1) x page size still fits an integer
+
+
 class PageArgs(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
-    page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+    page = fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=PAGE_MAX))
+    page_size = fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
 
 
 def page_schema(item_schema, name):
     """A schema ``{items, total, page, page_size, pages}`` around ``item_schema``."""
     return ma.Schema.from_dict(
         {
-            "items": ma.fields.List(ma.fields.Nested(item_schema)),
-            "total": ma.fields.Integer(),
-            "page": ma.fields.Integer(),
-            "page_size": ma.fields.Integer(),
-            "pages": ma.fields.Integer(),
+            "items": fields.List(fields.Nested(item_schema)),
+            "total": fields.Integer(),
+            "page": fields.Integer(),
+            "page_size": fields.Integer(),
+            "pages": fields.Integer(),
         },
         name=name,
     )

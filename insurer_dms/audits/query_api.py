@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 
+from .. import fields
 from ..auth.access import OPS, REVIEWER, require
 from ..paging import PageArgs, page_schema, paginate_filtered
 from . import queries
@@ -20,60 +21,60 @@ FILE_BODY = {"schema": {"type": "string", "format": "binary"}}
 
 
 class AttachmentSchema(ma.Schema):
-    name = ma.fields.String(attribute="attachment_name")
-    content_type = ma.fields.String(attribute="attachment_content_type")
-    size = ma.fields.Integer(attribute="attachment_size", metadata={"description": "Bytes."})
-    sha256 = ma.fields.String(attribute="attachment_sha256")
-    url = ma.fields.Function(lambda q: url_for("audits_queries_api.QueryAttachment", query_id=q.id),
+    name = fields.String(attribute="attachment_name")
+    content_type = fields.String(attribute="attachment_content_type")
+    size = fields.Integer(attribute="attachment_size", metadata={"description": "Bytes."})
+    sha256 = fields.String(attribute="attachment_sha256")
+    url = fields.Function(lambda q: url_for("audits_queries_api.QueryAttachment", query_id=q.id),
                              metadata={"description": "Download it here (operations and reviewers)."})
 
 
 class FindingQuerySchema(ma.Schema):
-    id = ma.fields.Integer()
-    audit_id = ma.fields.Function(lambda q: q.finding.audit_id)
-    finding_id = ma.fields.Integer()
-    state = ma.fields.String(metadata={"description": "open, answered, accepted (explained) or upheld (a violation)"})
-    question = ma.fields.String()
-    raised_at = ma.fields.AwareDateTime()
-    raised_by = ma.fields.Function(lambda q: queries.user_email(q.raised_by_id))
-    answer = ma.fields.String(allow_none=True)
-    answered_at = ma.fields.AwareDateTime(allow_none=True)
-    answered_by = ma.fields.Function(lambda q: queries.user_email(q.answered_by_id))
-    attachment = ma.fields.Function(lambda q: AttachmentSchema().dump(q) if q.attachment_key else None,
+    id = fields.Id()
+    audit_id = fields.Function(lambda q: q.finding.audit_id)
+    finding_id = fields.Id()
+    state = fields.String(metadata={"description": "open, answered, accepted (explained) or upheld (a violation)"})
+    question = fields.String()
+    raised_at = fields.DateTime()
+    raised_by = fields.Function(lambda q: queries.user_email(q.raised_by_id))
+    answer = fields.String(allow_none=True)
+    answered_at = fields.DateTime(allow_none=True)
+    answered_by = fields.Function(lambda q: queries.user_email(q.answered_by_id))
+    attachment = fields.Function(lambda q: AttachmentSchema().dump(q) if q.attachment_key else None,
                                     metadata={"description": "name, content_type, size, sha256, url; null without one"})
-    closing_note = ma.fields.String(allow_none=True)
-    closed_at = ma.fields.AwareDateTime(allow_none=True)
-    closed_by = ma.fields.Function(lambda q: queries.user_email(q.closed_by_id))
-    refund_amount = ma.fields.Decimal(as_string=True, places=2, allow_none=True,
+    closing_note = fields.String(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    closed_by = fields.Function(lambda q: queries.user_email(q.closed_by_id))
+    refund_amount = fields.Money(allow_none=True,
                                       metadata={"description": "CNY owed to the operator (upheld only)"})
-    ledger_entry_id = ma.fields.Integer(allow_none=True, metadata={"description": "The premium_refund ledger entry"})
+    ledger_entry_id = fields.Id(allow_none=True, metadata={"description": "The premium_refund ledger entry"})
 
 
 class QueryRaiseSchema(ma.Schema):
-    question = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=queries.TEXT_MAX))
+    question = fields.String(required=True, validate=ma.validate.Length(min=1, max=queries.TEXT_MAX))
 
 
 class QueryAnswerSchema(ma.Schema):
     """The multipart body: the explanation (a form field) and an optional attachment."""
 
-    answer = ma.fields.String(load_default=None, metadata={"description": "The explanation (a form field); required."})
+    answer = fields.String(load_default=None, metadata={"description": "The explanation (a form field); required."})
     attachment = Upload(load_default=None, metadata={"description": "PDF, JPEG, PNG or XLSX (checked by content), size-limited."})
 
 
 class QueryCloseSchema(ma.Schema):
-    verdict = ma.fields.String(required=True, validate=ma.validate.OneOf(queries.VERDICTS),
+    verdict = fields.String(required=True, validate=ma.validate.OneOf(queries.VERDICTS),
                                metadata={"description": "accepted: explained; upheld: a violation, refund owed"})
-    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=queries.TEXT_MAX),
+    note = fields.String(load_default=None, validate=ma.validate.Length(max=queries.TEXT_MAX),
                             metadata={"description": "Why; required when upheld."})
-    refund_amount = ma.fields.Decimal(as_string=True, load_default=None, allow_none=True,
+    refund_amount = fields.Money(load_default=None, allow_none=True,
                                       metadata={"description": "CNY owed to the operator; required (> 0) when upheld, "
                                                                "absent when accepted. Suggested: the finding's excess premium."})
 
 
 class QueryArgs(PageArgs):
-    state = ma.fields.String(validate=ma.validate.OneOf(QUERY_STATES))
-    audit_id = ma.fields.Integer()
-    finding_id = ma.fields.Integer()
+    state = fields.String(validate=ma.validate.OneOf(QUERY_STATES))
+    audit_id = fields.Id()
+    finding_id = fields.Id()
 
 
 @blp.route("/audits/<int:audit_id>/findings/<int:finding_id>/queries")

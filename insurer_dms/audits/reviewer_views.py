@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from .. import fields
 from .. import activity
 from ..auth.access import OPS, REVIEWER, require
 from ..errors import DomainError
@@ -27,7 +28,7 @@ bp = Blueprint("audits_reviewer", __name__, template_folder="templates")
 
 
 class QueryPageArgs(PageArgs):
-    state = ma.fields.String(validate=ma.validate.OneOf(QUERY_STATES))
+    state = fields.String(validate=ma.validate.OneOf(QUERY_STATES))
 
 
 def product_labels():

@@ -1,57 +1,40 @@
 """Catalogue schemas: entries, list filters, withdrawal, import rows and history."""
 import datetime as dt
 import re
-from decimal import Decimal
 
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
+from .. import fields
 from ..paging import PageArgs
 from ..validity import check_validity
 from .models import DEVICE_TYPES
 
-MAX_PRICE = Decimal("9999999999.99")  # Numeric(12, 2)
 CAPABILITIES = ("adas", "dsm", "bsd", "jtt808", "jtt1078", "gd_active_safety")
-
-
-class MoneyField(ma.fields.Decimal):
-    """CNY with at most two decimals; refuses rather than rounds a third decimal."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("validate", ma.validate.Range(min=0, min_inclusive=False, max=MAX_PRICE))
-        super().__init__(places=2, as_string=True, **kwargs)
-
-    def _format_num(self, value):
-        num = Decimal(str(value))
-        if num.is_finite() and num != num.quantize(Decimal("0.01")):
-            raise ma.ValidationError(self.error_messages["places"])
-        return super()._format_num(num)
-
-    default_error_messages = {"places": "At most two decimal places (CNY fen)."}
 
 
 class CatalogueEntrySchema(ma.Schema):
     """A catalogue entry; also the body of POST /api/catalogue."""
 
-    id = ma.fields.Integer(dump_only=True)
-    tender_batch = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
-    lot = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=30))
-    manufacturer = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    model_code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    device_type = ma.fields.String(required=True, validate=ma.validate.OneOf(DEVICE_TYPES))
-    adas = ma.fields.Boolean(load_default=False, metadata={"description": "Forward ADAS camera."})
-    dsm = ma.fields.Boolean(load_default=False, metadata={"description": "Driver-state monitoring camera."})
-    bsd = ma.fields.Boolean(load_default=False, metadata={"description": "Blind-spot detection."})
-    video_channels = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=64))
-    jtt808 = ma.fields.Boolean(load_default=False, metadata={"description": "Meets JT/T 808."})
-    jtt1078 = ma.fields.Boolean(load_default=False, metadata={"description": "Meets JT/T 1078."})
-    gd_active_safety = ma.fields.Boolean(load_default=False, metadata={"description": "Meets the Guangdong active-safety standard."})
-    bid_unit_price = MoneyField(required=True, metadata={"description": "Bid unit price in CNY."})
-    valid_from = ma.fields.Date(required=True)
-    valid_to = ma.fields.Date(load_default=None, allow_none=True)
-    withdrawn_on = ma.fields.Date(load_default=None, allow_none=True)
-    created_at = ma.fields.DateTime(dump_only=True)
-    label = ma.fields.String(dump_only=True)
+    id = fields.Id(dump_only=True)
+    tender_batch = fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
+    lot = fields.String(required=True, validate=ma.validate.Length(min=1, max=30))
+    manufacturer = fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    model_code = fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    device_type = fields.String(required=True, validate=ma.validate.OneOf(DEVICE_TYPES))
+    adas = fields.Boolean(load_default=False, metadata={"description": "Forward ADAS camera."})
+    dsm = fields.Boolean(load_default=False, metadata={"description": "Driver-state monitoring camera."})
+    bsd = fields.Boolean(load_default=False, metadata={"description": "Blind-spot detection."})
+    video_channels = fields.Integer(required=True, validate=ma.validate.Range(min=0, max=64))
+    jtt808 = fields.Boolean(load_default=False, metadata={"description": "Meets JT/T 808."})
+    jtt1078 = fields.Boolean(load_default=False, metadata={"description": "Meets JT/T 1078."})
+    gd_active_safety = fields.Boolean(load_default=False, metadata={"description": "Meets the Guangdong active-safety standard."})
+    bid_unit_price = fields.Money(required=True, metadata={"description": "Bid unit price in CNY."})
+    valid_from = fields.Date(required=True)
+    valid_to = fields.Date(load_default=None, allow_none=True)
+    withdrawn_on = fields.Date(load_default=None, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    label = fields.String(dump_only=True)
 
     @ma.validates_schema
     def _validity_ordered(self, data, **kwargs):
@@ -64,33 +47,33 @@ class CatalogueEntryPatchSchema(CatalogueEntrySchema):
     class Meta:
         exclude = ("withdrawn_on",)
 
-    tender_batch = ma.fields.String(validate=ma.validate.Length(min=1, max=60))
-    lot = ma.fields.String(validate=ma.validate.Length(min=1, max=30))
-    manufacturer = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
-    model_code = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
-    device_type = ma.fields.String(validate=ma.validate.OneOf(DEVICE_TYPES))
-    adas = ma.fields.Boolean()
-    dsm = ma.fields.Boolean()
-    bsd = ma.fields.Boolean()
-    video_channels = ma.fields.Integer(validate=ma.validate.Range(min=0, max=64))
-    jtt808 = ma.fields.Boolean()
-    jtt1078 = ma.fields.Boolean()
-    gd_active_safety = ma.fields.Boolean()
-    bid_unit_price = MoneyField()
-    valid_from = ma.fields.Date()
-    valid_to = ma.fields.Date(allow_none=True)
+    tender_batch = fields.String(validate=ma.validate.Length(min=1, max=60))
+    lot = fields.String(validate=ma.validate.Length(min=1, max=30))
+    manufacturer = fields.String(validate=ma.validate.Length(min=1, max=200))
+    model_code = fields.String(validate=ma.validate.Length(min=1, max=100))
+    device_type = fields.String(validate=ma.validate.OneOf(DEVICE_TYPES))
+    adas = fields.Boolean()
+    dsm = fields.Boolean()
+    bsd = fields.Boolean()
+    video_channels = fields.Integer(validate=ma.validate.Range(min=0, max=64))
+    jtt808 = fields.Boolean()
+    jtt1078 = fields.Boolean()
+    gd_active_safety = fields.Boolean()
+    bid_unit_price = fields.Money()
+    valid_from = fields.Date()
+    valid_to = fields.Date(allow_none=True)
 
 
 class CatalogueListArgs(PageArgs):
-    q = ma.fields.String(load_default=None, metadata={"description": "Search in manufacturer, model code and tender batch."})
-    manufacturer = ma.fields.String(load_default=None, metadata={"description": "Exact manufacturer."})
-    device_type = ma.fields.String(load_default=None, validate=ma.validate.OneOf(DEVICE_TYPES))
-    usable_on = ma.fields.Date(load_default=None, metadata={"description": "Only entries that may be bought on this day."})
-    include_withdrawn = ma.fields.Boolean(load_default=True)
+    q = fields.String(load_default=None, metadata={"description": "Search in manufacturer, model code and tender batch."})
+    manufacturer = fields.String(load_default=None, metadata={"description": "Exact manufacturer."})
+    device_type = fields.String(load_default=None, validate=ma.validate.OneOf(DEVICE_TYPES))
+    usable_on = fields.Date(load_default=None, metadata={"description": "Only entries that may be bought on this day."})
+    include_withdrawn = fields.Boolean(load_default=True)
 
 
 class CatalogueWithdrawSchema(ma.Schema):
-    withdrawn_on = ma.fields.Date(required=True)
+    withdrawn_on = fields.Date(required=True)
 
 
 class CatalogueImportFileSchema(ma.Schema):
@@ -98,20 +81,20 @@ class CatalogueImportFileSchema(ma.Schema):
 
 
 class CatalogueImportResultSchema(ma.Schema):
-    created = ma.fields.Integer()
-    unchanged = ma.fields.Integer()
+    created = fields.Integer()
+    unchanged = fields.Integer()
 
 
 class CatalogueHistorySchema(ma.Schema):
     """One activity entry about a catalogue entry."""
 
-    id = ma.fields.Integer()
-    at = ma.fields.DateTime()
-    actor = ma.fields.String()
-    action = ma.fields.String()
-    before = ma.fields.Dict(allow_none=True)
-    after = ma.fields.Dict(allow_none=True)
-    note = ma.fields.String(allow_none=True)
+    id = fields.Id()
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    note = fields.String(allow_none=True)
 
 
 # ---- file import: cells are text written by people in Excel -------------------------------------------
@@ -124,7 +107,7 @@ DEVICE_TYPE_WORDS = {
 }
 
 
-class FileBoolean(ma.fields.Field):
+class FileBoolean(fields.Field):
     """1/0, yes/no, true/false, Y/N, 是/否, ✓."""
 
     default_error_messages = {"invalid": "Not a yes/no value (use 1/0, yes/no, true/false, Y/N, 是/否 or ✓)."}
@@ -138,7 +121,7 @@ class FileBoolean(ma.fields.Field):
         raise self.make_error("invalid")
 
 
-class FileDate(ma.fields.Date):
+class FileDate(fields.Date):
     """ISO dates, and 2021/3/1, 2021.3.1, 2021年3月1日 as typed in Chinese spreadsheets."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -146,13 +129,14 @@ class FileDate(ma.fields.Date):
         match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00)?)?", text)
         if match:
             try:
-                return dt.date(*(int(g) for g in match.groups()))
+                day = dt.date(*(int(g) for g in match.groups()))
             except ValueError:
                 raise self.make_error("invalid") from None
+            return fields.within_window(day)
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class FileMoney(MoneyField):
+class FileMoney(fields.Money):
     """A price cell: tolerates the yuan sign and thousands separators."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -162,7 +146,7 @@ class FileMoney(MoneyField):
         return super()._deserialize(text, attr, data, **kwargs)
 
 
-class FileDeviceType(ma.fields.String):
+class FileDeviceType(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         word = str(value).strip().lower()
         if word in DEVICE_TYPE_WORDS:
@@ -173,15 +157,15 @@ class FileDeviceType(ma.fields.String):
 class CatalogueImportRowSchema(ma.Schema):
     """One row of a catalogue file."""
 
-    tender_batch = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
-    lot = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=30))
-    manufacturer = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    model_code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    tender_batch = fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
+    lot = fields.String(required=True, validate=ma.validate.Length(min=1, max=30))
+    manufacturer = fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    model_code = fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     device_type = FileDeviceType(required=True)
     adas = FileBoolean(load_default=False)
     dsm = FileBoolean(load_default=False)
     bsd = FileBoolean(load_default=False)
-    video_channels = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=64))
+    video_channels = fields.Integer(required=True, validate=ma.validate.Range(min=0, max=64))
     jtt808 = FileBoolean(load_default=False)
     jtt1078 = FileBoolean(load_default=False)
     gd_active_safety = FileBoolean(load_default=False)

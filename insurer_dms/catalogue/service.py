@@ -21,14 +21,9 @@ def entries_query(q=None, manufacturer=None, device_type=None, usable_on=None, i
     """The catalogue list with its filters, newest tender batch first."""
     stmt = select(CatalogueEntry)
     if q:
-        like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(CatalogueEntry.manufacturer).like(like),
-                func.lower(CatalogueEntry.model_code).like(like),
-                func.lower(CatalogueEntry.tender_batch).like(like),
-            )
-        )
+        text = q.strip()
+        stmt = stmt.where(or_(*(column.icontains(text, autoescape=True) for column in
+                                (CatalogueEntry.manufacturer, CatalogueEntry.model_code, CatalogueEntry.tender_batch))))
     if manufacturer:
         stmt = stmt.where(CatalogueEntry.manufacturer == manufacturer)
     if device_type:

@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 import marshmallow as ma
+from .. import fields
 
 # ---------------------------------------------------------------- plate numbers (GA 36-2018)
 
@@ -215,14 +216,16 @@ validate_credit_code = as_validator(credit_code)
 validate_county_code = as_validator(county_code)
 
 
-class _Normalised(ma.fields.String):
+class _Normalised(fields.String):
     """A string field that validates and normalises with a parse function."""
 
     parse = None
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(int(value)) if float(value).is_integer() else str(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        elif isinstance(value, float):  # a spreadsheet's number cell
+            value = str(int(value)) if value.is_integer() else str(value)
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
             return type(self).parse(text)
@@ -246,7 +249,7 @@ class CountyCodeField(_Normalised):
     parse = staticmethod(county_code)
 
 
-class PlateColourField(ma.fields.Integer):
+class PlateColourField(fields.Integer):
     """The JT/T 808 plate colour code; accepts the names too (黄色, yellow)."""
 
     def _deserialize(self, value, attr, data, **kwargs):

@@ -13,6 +13,7 @@ import marshmallow as ma
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
+from .. import fields
 from .. import activity
 from ..extensions import db
 from ..imports import RowErrors, load_rows
@@ -107,7 +108,7 @@ def date_from_text(text):
         raise ValueError(f"Not a date: {text!r} (use YYYY-MM-DD).")
 
 
-class _Parsed(ma.fields.String):
+class _Parsed(fields.String):
     parse = None
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -134,12 +135,16 @@ def _plain_number(value):
     return re.sub(r"[,\s¥￥]", "", str(value))
 
 
-class NumberField(ma.fields.Decimal):
+class NumberField(fields.Decimal):
+    """A number from the policy system's export, rounded to its places (spreadsheet cells carry float noise)."""
+
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(_plain_number(value), attr, data, **kwargs)
 
+    rounds = True
 
-class MassField(ma.fields.Integer):
+
+class MassField(fields.Integer):
     def _deserialize(self, value, attr, data, **kwargs):
         text = _plain_number(value)
         if text.endswith(".0"):
@@ -148,19 +153,19 @@ class MassField(ma.fields.Integer):
 
 
 def _money(required=True):
-    return NumberField(places=2, required=required, validate=ma.validate.Range(min=0, min_inclusive=not required))
+    return NumberField(2, minimum=fields.CENT if required else 0, maximum=fields.MONEY_MAX, required=required)
 
 
 def _coefficient(required=True):
-    return NumberField(places=4, required=required, validate=ma.validate.Range(min=0, max=10, min_inclusive=False))
+    return NumberField(4, minimum=Decimal("0.0001"), maximum=10, required=required)
 
 
 class PolicyRowSchema(ma.Schema):
     """One row of the policy-system export."""
 
-    operator_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    operator_name = fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     credit_code = CreditCodeField(required=True)
-    contact_phone = ma.fields.String(validate=ma.validate.Length(max=30))
+    contact_phone = fields.String(validate=ma.validate.Length(max=30))
     operator_county_code = CountyCodeField()
     plate = PlateField(required=True)
     plate_colour = PlateColourField(required=True)
@@ -168,12 +173,12 @@ class PolicyRowSchema(ma.Schema):
     vehicle_type = VehicleTypeField(required=True)
     total_mass_kg = MassField(required=True, validate=ma.validate.Range(min=1, max=200_000))
     county_code = CountyCodeField(required=True)
-    number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
+    number = fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
     kind = KindField(required=True)
     start_date = DateField(required=True)
     end_date = DateField(required=True)
-    premium = NumberField(places=2, required=True, validate=ma.validate.Range(min=0, min_inclusive=False))
-    benchmark_premium = NumberField(places=2, required=True, validate=ma.validate.Range(min=0, min_inclusive=False))
+    premium = _money()
+    benchmark_premium = _money()
     ncd_coefficient = _coefficient()
     autonomous_coefficient = _coefficient(required=False)
     violation_coefficient = _coefficient(required=False)

@@ -5,6 +5,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 
+from .. import fields
 from ..auth.access import CONTRACTOR, OPS, require
 from ..downloads import csv_response
 from ..extensions import db
@@ -19,62 +20,62 @@ FORMATS = ma.validate.OneOf(["json", "csv"])
 
 
 class FormatArgs(ma.Schema):
-    format = ma.fields.String(load_default="json", validate=FORMATS, metadata={"description": "json or csv"})
+    format = fields.String(load_default="json", validate=FORMATS, metadata={"description": "json or csv"})
 
 
 class ConfigSheetSchema(ma.Schema):
-    installation_id = ma.fields.Integer()
-    work_order_id = ma.fields.Integer()
-    work_order_number = ma.fields.String()
-    platform_host = ma.fields.String()
-    platform_port = ma.fields.Integer()
-    terminal_phone = ma.fields.String(allow_none=True, metadata={"description": "MSISDN of the SIM now in the device"})
-    plate = ma.fields.String()
-    plate_colour = ma.fields.Integer(metadata={"description": "JT/T 808 code: 1 blue, 2 yellow, 3 black, 4 white, 9 other"})
-    province_code = ma.fields.String()
-    city_code = ma.fields.String()
-    county_code = ma.fields.String()
-    manufacturer = ma.fields.String()
-    terminal_model = ma.fields.String()
-    terminal_id = ma.fields.String()
-    device_serial = ma.fields.String()
-    installed_at = ma.fields.DateTime()
+    installation_id = fields.Id()
+    work_order_id = fields.Id()
+    work_order_number = fields.String()
+    platform_host = fields.String()
+    platform_port = fields.Integer()
+    terminal_phone = fields.String(allow_none=True, metadata={"description": "MSISDN of the SIM now in the device"})
+    plate = fields.String()
+    plate_colour = fields.Integer(metadata={"description": "JT/T 808 code: 1 blue, 2 yellow, 3 black, 4 white, 9 other"})
+    province_code = fields.String()
+    city_code = fields.String()
+    county_code = fields.String()
+    manufacturer = fields.String()
+    terminal_model = fields.String()
+    terminal_id = fields.String()
+    device_serial = fields.String()
+    installed_at = fields.DateTime()
 
 
 class ConfigSheetsArgs(ma.Schema):
-    county_code = ma.fields.String(load_default=None, validate=ma.validate.Length(equal=6))
+    county_code = fields.String(load_default=None, validate=ma.validate.Length(equal=6))
 
 
 class ConnectionConfirmationSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1000),
+    reason = fields.String(required=True, validate=ma.validate.Length(min=1, max=1000),
                               metadata={"description": "Why the connection is confirmed by hand"})
 
 
 class ConnectionResultSchema(ma.Schema):
-    id = ma.fields.Integer()
-    number = ma.fields.String()
-    state = ma.fields.String()
-    connected_at = ma.fields.DateTime(allow_none=True)
+    id = fields.Id()
+    number = fields.String()
+    state = fields.String()
+    connected_at = fields.DateTime(allow_none=True)
 
 
 class OnlineStatusUnmatchedRowSchema(ma.Schema):
-    row = ma.fields.Integer()
-    value = ma.fields.String()
-    reason = ma.fields.String()
+    row = fields.Integer()
+    value = fields.String()
+    reason = fields.String()
 
 
 class OnlineStatusImportSchema(ma.Schema):
-    id = ma.fields.Integer()
-    filename = ma.fields.String()
-    sha256 = ma.fields.String()
-    status = ma.fields.String(metadata={"description": "pending, running, done or failed"})
-    rows = ma.fields.Integer(allow_none=True)
-    matched = ma.fields.Integer(allow_none=True)
-    connected = ma.fields.Integer(allow_none=True, metadata={"description": "orders moved to connected by this import"})
-    unmatched = ma.fields.List(ma.fields.Nested(OnlineStatusUnmatchedRowSchema), allow_none=True)
-    error = ma.fields.String(allow_none=True)
-    created_at = ma.fields.DateTime()
-    finished_at = ma.fields.DateTime(allow_none=True)
+    id = fields.Id()
+    filename = fields.String()
+    sha256 = fields.String()
+    status = fields.String(metadata={"description": "pending, running, done or failed"})
+    rows = fields.Integer(allow_none=True)
+    matched = fields.Integer(allow_none=True)
+    connected = fields.Integer(allow_none=True, metadata={"description": "orders moved to connected by this import"})
+    unmatched = fields.List(fields.Nested(OnlineStatusUnmatchedRowSchema), allow_none=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
 
 
 class OnlineStatusFileSchema(ma.Schema):
@@ -82,45 +83,45 @@ class OnlineStatusFileSchema(ma.Schema):
 
 
 class NeverSeenArgs(PageArgs):
-    county_code = ma.fields.String(load_default=None, validate=ma.validate.Length(equal=6))
+    county_code = fields.String(load_default=None, validate=ma.validate.Length(equal=6))
 
 
 class NeverSeenInstallationSchema(ma.Schema):
-    installation_id = ma.fields.Integer()
-    work_order_id = ma.fields.Integer()
-    work_order_number = ma.fields.String(allow_none=True)
-    order_state = ma.fields.String(allow_none=True)
-    plate = ma.fields.String()
-    county_code = ma.fields.String()
-    device_serial = ma.fields.String()
-    terminal_id = ma.fields.String()
-    terminal_phone = ma.fields.String(allow_none=True)
-    installed_at = ma.fields.DateTime()
-    age_days = ma.fields.Integer()
+    installation_id = fields.Id()
+    work_order_id = fields.Id()
+    work_order_number = fields.String(allow_none=True)
+    order_state = fields.String(allow_none=True)
+    plate = fields.String()
+    county_code = fields.String()
+    device_serial = fields.String()
+    terminal_id = fields.String()
+    terminal_phone = fields.String(allow_none=True)
+    installed_at = fields.DateTime()
+    age_days = fields.Integer()
 
 
 class ProgressArgs(FormatArgs):
-    on = ma.fields.Date(load_default=None, metadata={"description": "The day to report on (default today in Chaozhou)"})
+    on = fields.Date(load_default=None, metadata={"description": "The day to report on (default today in Chaozhou)"})
 
 
 class ProgressRowSchema(ma.Schema):
-    county_code = ma.fields.String(allow_none=True)
-    county = ma.fields.String()
-    insured = ma.fields.Integer(metadata={"description": "heavy trucks with a policy of ours in force"})
-    orders_open = ma.fields.Integer()
-    installed = ma.fields.Integer()
-    connected = ma.fields.Integer()
-    installed_pct = ma.fields.Decimal(as_string=True, places=1, allow_none=True)
-    connected_pct = ma.fields.Decimal(as_string=True, places=1, allow_none=True)
-    days_left = ma.fields.Integer()
+    county_code = fields.String(allow_none=True)
+    county = fields.String()
+    insured = fields.Integer(metadata={"description": "heavy trucks with a policy of ours in force"})
+    orders_open = fields.Integer()
+    installed = fields.Integer()
+    connected = fields.Integer()
+    installed_pct = fields.Decimal(1, minimum=0, maximum=100, allow_none=True)
+    connected_pct = fields.Decimal(1, minimum=0, maximum=100, allow_none=True)
+    days_left = fields.Integer()
 
 
 class ProgressReportSchema(ma.Schema):
-    on = ma.fields.Date()
-    deadline = ma.fields.Date()
-    days_left = ma.fields.Integer()
-    counties = ma.fields.List(ma.fields.Nested(ProgressRowSchema))
-    total = ma.fields.Nested(ProgressRowSchema)
+    on = fields.Date()
+    deadline = fields.Date()
+    days_left = fields.Integer()
+    counties = fields.List(fields.Nested(ProgressRowSchema))
+    total = fields.Nested(ProgressRowSchema)
 
 
 def _order_for_current_user(order_id):

@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import fields
 from ..auth.access import CONTRACTOR, require
 from ..errors import DomainError
 from ..paging import PageArgs
@@ -16,10 +17,10 @@ from .views import bp
 
 
 class MyOrderArgs(PageArgs):
-    state = ma.fields.String(validate=ma.validate.OneOf(ORDER_STATES))
-    date_from = ma.fields.Date()
-    date_to = ma.fields.Date()
-    q = ma.fields.String()
+    state = fields.String(validate=ma.validate.OneOf(ORDER_STATES))
+    date_from = fields.Date()
+    date_to = fields.Date()
+    q = fields.String()
 
 
 def _local_datetime(value, field, errors):

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from .. import fields
 from ..auth.access import CONTRACTOR, OPS, public, require
 from . import evidence, uploads
 from .models import PHOTO_KINDS
@@ -15,51 +16,51 @@ IMAGE_BODY = {"schema": {"type": "string", "format": "binary"}}
 
 
 class PhotoPresignInSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(PHOTO_KINDS))
-    content_type = ma.fields.String(required=True, metadata={"example": "image/jpeg"})
-    size = ma.fields.Integer(required=True, metadata={"description": "Bytes of the file to upload."})
+    kind = fields.String(required=True, validate=ma.validate.OneOf(PHOTO_KINDS))
+    content_type = fields.String(required=True, metadata={"example": "image/jpeg"})
+    size = fields.Integer(required=True, metadata={"description": "Bytes of the file to upload."})
 
 
 class PhotoPresignSchema(ma.Schema):
-    url = ma.fields.String(metadata={"description": "PUT the file here, with exactly the headers below."})
-    method = ma.fields.String()
-    headers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
-    key = ma.fields.String(metadata={"description": "Register the photo with this key after the upload."})
-    expires_in = ma.fields.Integer(metadata={"description": "Seconds the URL stays valid."})
+    url = fields.String(metadata={"description": "PUT the file here, with exactly the headers below."})
+    method = fields.String()
+    headers = fields.Dict(keys=fields.String(), values=fields.String())
+    key = fields.String(metadata={"description": "Register the photo with this key after the upload."})
+    expires_in = fields.Integer(metadata={"description": "Seconds the URL stays valid."})
 
 
 class PhotoRegisterInSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(PHOTO_KINDS))
-    key = ma.fields.String(required=True, validate=ma.validate.Length(max=300))
+    kind = fields.String(required=True, validate=ma.validate.OneOf(PHOTO_KINDS))
+    key = fields.String(required=True, validate=ma.validate.Length(max=300))
 
 
 class EvidencePhotoSchema(ma.Schema):
-    id = ma.fields.Integer()
-    work_order_id = ma.fields.Integer()
-    kind = ma.fields.String()
-    object_key = ma.fields.String()
-    content_type = ma.fields.String()
-    size_bytes = ma.fields.Integer()
-    captured_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "From EXIF DateTimeOriginal (UTC)."})
-    other_day = ma.fields.Boolean()
-    uploaded_at = ma.fields.AwareDateTime()
-    url = ma.fields.Method("_url", metadata={"description": "Short-lived download URL."})
+    id = fields.Id()
+    work_order_id = fields.Id()
+    kind = fields.String()
+    object_key = fields.String()
+    content_type = fields.String()
+    size_bytes = fields.Integer()
+    captured_at = fields.DateTime(allow_none=True, metadata={"description": "From EXIF DateTimeOriginal (UTC)."})
+    other_day = fields.Boolean()
+    uploaded_at = fields.DateTime()
+    url = fields.Method("_url", metadata={"description": "Short-lived download URL."})
 
     def _url(self, photo):
         return evidence.download_url(photo)
 
 
 class EvidencePhotoListSchema(ma.Schema):
-    work_order_id = ma.fields.Integer()
-    needs_review = ma.fields.Boolean()
-    review_note = ma.fields.String(allow_none=True)
-    missing = ma.fields.List(ma.fields.String(), metadata={"description": "Required kinds not yet uploaded."})
-    items = ma.fields.List(ma.fields.Nested(EvidencePhotoSchema))
+    work_order_id = fields.Id()
+    needs_review = fields.Boolean()
+    review_note = fields.String(allow_none=True)
+    missing = fields.List(fields.String(), metadata={"description": "Required kinds not yet uploaded."})
+    items = fields.List(fields.Nested(EvidencePhotoSchema))
 
 
 class UploadReceiptSchema(ma.Schema):
-    key = ma.fields.String()
-    size = ma.fields.Integer()
+    key = fields.String()
+    size = fields.Integer()
 
 
 @blp.route("/work-orders/<int:order_id>/photos/presign")

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import fields
 from .. import activity
 from ..auth.access import OPS, require
 from ..downloads import csv_response
@@ -29,15 +30,15 @@ def _order_labels():
 
 
 class OpsOrderArgs(PageArgs):
-    state = ma.fields.String(validate=ma.validate.OneOf(ORDER_STATES))
-    kind = ma.fields.String(validate=ma.validate.OneOf(ORDER_KINDS))
-    county_code = ma.fields.String(validate=ma.validate.OneOf(list(CHAOZHOU_DIVISIONS)))
-    company_id = ma.fields.Integer()
-    q = ma.fields.String()
+    state = fields.String(validate=ma.validate.OneOf(ORDER_STATES))
+    kind = fields.String(validate=ma.validate.OneOf(ORDER_KINDS))
+    county_code = fields.String(validate=ma.validate.OneOf(list(CHAOZHOU_DIVISIONS)))
+    company_id = fields.Id()
+    q = fields.String()
 
 
 class CountyPageArgs(PageArgs):
-    county_code = ma.fields.String(validate=ma.validate.OneOf(list(CHAOZHOU_DIVISIONS)))
+    county_code = fields.String(validate=ma.validate.OneOf(list(CHAOZHOU_DIVISIONS)))
 
 
 def refusal_labels():

@@ -3,6 +3,7 @@ import marshmallow as ma
 from flask import Blueprint, flash, render_template, url_for
 from flask_babel import gettext as _
 
+from .. import fields
 from ..auth.access import OPS, require
 from ..errors import Invalid
 from ..fleet.identifiers import CHAOZHOU_DIVISIONS
@@ -48,8 +49,8 @@ def cost_charts(report):
 
 
 class TruckEntryArgs(PageArgs):
-    period = ma.fields.String(load_default=None, validate=ma.validate.Regexp(reports.MONTH))
-    category = ma.fields.String(load_default=None, validate=ma.validate.OneOf(CATEGORIES))
+    period = fields.String(load_default=None, validate=ma.validate.Regexp(reports.MONTH))
+    category = fields.String(load_default=None, validate=ma.validate.OneOf(CATEGORIES))
 
 
 @bp.route("/trucks/<int:truck_id>/costs")

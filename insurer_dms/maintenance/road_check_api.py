@@ -5,6 +5,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 
+from .. import fields
 from ..auth.access import OPS, require
 from ..imports import read_upload
 from ..paging import PageArgs, page_schema, paginate
@@ -20,54 +21,54 @@ class RoadCheckFileSchema(ma.Schema):
 
 
 class UnknownPlateSchema(ma.Schema):
-    row = ma.fields.Integer()
-    plate = ma.fields.String()
+    row = fields.Integer()
+    plate = fields.String()
 
 
 class RoadCheckImportSchema(ma.Schema):
-    id = ma.fields.Integer()
-    filename = ma.fields.String()
-    sha256 = ma.fields.String()
-    rows = ma.fields.Integer()
-    tickets = ma.fields.Integer(metadata={"description": "rows that opened or updated a ticket"})
-    work_orders = ma.fields.Integer(metadata={"description": "rows that opened an installation work order"})
-    recorded = ma.fields.Integer(metadata={"description": "trucks without a device and not eligible: recorded"})
-    unknown_plates = ma.fields.Integer(metadata={"description": "rows whose plate is no truck of ours"})
-    created_at = ma.fields.DateTime()
-    created_by_id = ma.fields.Integer(allow_none=True)
+    id = fields.Id()
+    filename = fields.String()
+    sha256 = fields.String()
+    rows = fields.Integer()
+    tickets = fields.Integer(metadata={"description": "rows that opened or updated a ticket"})
+    work_orders = fields.Integer(metadata={"description": "rows that opened an installation work order"})
+    recorded = fields.Integer(metadata={"description": "trucks without a device and not eligible: recorded"})
+    unknown_plates = fields.Integer(metadata={"description": "rows whose plate is no truck of ours"})
+    created_at = fields.DateTime()
+    created_by_id = fields.Id(allow_none=True)
 
 
 class RoadCheckImportResultSchema(RoadCheckImportSchema):
-    unknown = ma.fields.List(ma.fields.Nested(UnknownPlateSchema), metadata={"description": "the unknown plates"})
+    unknown = fields.List(fields.Nested(UnknownPlateSchema), metadata={"description": "the unknown plates"})
 
 
 class RoadCheckFindingSchema(ma.Schema):
-    id = ma.fields.Integer()
-    row_no = ma.fields.Integer(metadata={"description": "row in the file (the header is row 1)"})
-    checked_on = ma.fields.Date()
-    plate = ma.fields.String()
-    location = ma.fields.String(allow_none=True)
-    finding = ma.fields.String(metadata={"description": ", ".join(FINDINGS)})
-    truck_id = ma.fields.Integer(allow_none=True)
-    outcome = ma.fields.String(metadata={"description": ", ".join(FINDING_OUTCOMES)})
-    reason = ma.fields.String(allow_none=True, metadata={"description": "eligibility reason codes when recorded"})
-    ticket_id = ma.fields.Integer(allow_none=True)
-    ticket_number = ma.fields.String(allow_none=True)
-    work_order_id = ma.fields.Integer(allow_none=True)
-    work_order_number = ma.fields.String(allow_none=True)
+    id = fields.Id()
+    row_no = fields.Integer(metadata={"description": "row in the file (the header is row 1)"})
+    checked_on = fields.Date()
+    plate = fields.String()
+    location = fields.String(allow_none=True)
+    finding = fields.String(metadata={"description": ", ".join(FINDINGS)})
+    truck_id = fields.Id(allow_none=True)
+    outcome = fields.String(metadata={"description": ", ".join(FINDING_OUTCOMES)})
+    reason = fields.String(allow_none=True, metadata={"description": "eligibility reason codes when recorded"})
+    ticket_id = fields.Id(allow_none=True)
+    ticket_number = fields.String(allow_none=True)
+    work_order_id = fields.Id(allow_none=True)
+    work_order_number = fields.String(allow_none=True)
 
 
 class RoadCheckFindingArgs(PageArgs):
-    outcome = ma.fields.String(load_default=None, validate=ma.validate.OneOf(FINDING_OUTCOMES))
+    outcome = fields.String(load_default=None, validate=ma.validate.OneOf(FINDING_OUTCOMES))
 
 
 class RoadCheckDetailSchema(ma.Schema):
-    road_check_import = ma.fields.Nested(RoadCheckImportSchema, data_key="import")
-    items = ma.fields.List(ma.fields.Nested(RoadCheckFindingSchema))
-    total = ma.fields.Integer()
-    page = ma.fields.Integer()
-    page_size = ma.fields.Integer()
-    pages = ma.fields.Integer()
+    road_check_import = fields.Nested(RoadCheckImportSchema, data_key="import")
+    items = fields.List(fields.Nested(RoadCheckFindingSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+    pages = fields.Integer()
 
 
 @blp.route("/road-checks/import")

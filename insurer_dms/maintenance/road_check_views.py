@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import fields
 from ..auth.access import OPS, require
 from ..paging import PageArgs, paginate
 from ..web.pages import list_filters, pager_args, run_import
@@ -16,7 +17,7 @@ bp = Blueprint("maintenance_road_checks", __name__, template_folder="templates")
 
 
 class RoadCheckFindingArgs(PageArgs):
-    outcome = ma.fields.String(validate=ma.validate.OneOf(FINDING_OUTCOMES))
+    outcome = fields.String(validate=ma.validate.OneOf(FINDING_OUTCOMES))
 
 
 @bp.context_processor

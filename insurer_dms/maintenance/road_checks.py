@@ -21,6 +21,7 @@ import marshmallow as ma
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import fields
 from .. import activity
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
@@ -64,7 +65,7 @@ def finding_from_text(text):
                      f"({', '.join(FINDINGS)}).")
 
 
-class FindingField(ma.fields.String):
+class FindingField(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         try:
             return finding_from_text(value)
@@ -77,7 +78,7 @@ class FindingRowSchema(ma.Schema):
 
     date = DateField(required=True)
     plate = PlateField(required=True)
-    location = ma.fields.String(validate=ma.validate.Length(max=200))
+    location = fields.String(validate=ma.validate.Length(max=200))
     finding = FindingField(required=True)
 
     @ma.validates("date")

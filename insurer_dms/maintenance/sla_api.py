@@ -3,6 +3,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from .. import fields
 from ..auth.access import OPS, require
 from ..downloads import csv_response
 from . import reports
@@ -11,11 +12,11 @@ blp = Blueprint("maintenance_sla_api", __name__, url_prefix="/api", description=
 
 
 class SlaReportArgs(ma.Schema):
-    start = ma.fields.Date(data_key="from", load_default=None,
+    start = fields.Date(data_key="from", load_default=None,
                            metadata={"description": "first day (local), default: the first day of the month two months ago"})
-    end = ma.fields.Date(data_key="to", load_default=None, metadata={"description": "last day (local), default: today"})
-    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
-    table = ma.fields.String(load_default=None, validate=ma.validate.OneOf(list(reports.TABLES)),
+    end = fields.Date(data_key="to", load_default=None, metadata={"description": "last day (local), default: today"})
+    format = fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+    table = fields.String(load_default=None, validate=ma.validate.OneOf(list(reports.TABLES)),
                              metadata={"description": "the table exported as CSV (needed with format=csv)"})
 
     @ma.validates_schema
@@ -25,51 +26,51 @@ class SlaReportArgs(ma.Schema):
 
 
 class GroupFields(ma.Schema):
-    open = ma.fields.Integer()
-    at_risk = ma.fields.Integer(metadata={"description": "open tickets marked at risk"})
-    breached = ma.fields.Integer(metadata={"description": "open tickets marked breached"})
-    resolved = ma.fields.Integer(metadata={"description": "tickets resolved in the period"})
-    resolved_late = ma.fields.Integer(metadata={"description": "of those, resolved after their due time (breached)"})
-    mttr_hours = ma.fields.Decimal(as_string=True, allow_none=True, metadata={"description": "mean time to resolve"})
+    open = fields.Integer()
+    at_risk = fields.Integer(metadata={"description": "open tickets marked at risk"})
+    breached = fields.Integer(metadata={"description": "open tickets marked breached"})
+    resolved = fields.Integer(metadata={"description": "tickets resolved in the period"})
+    resolved_late = fields.Integer(metadata={"description": "of those, resolved after their due time (breached)"})
+    mttr_hours = fields.Decimal(1, minimum=0, maximum=fields.MONEY_MAX, allow_none=True, metadata={"description": "mean time to resolve"})
 
 
 class ContractorRowSchema(GroupFields):
-    company_id = ma.fields.Integer(allow_none=True, metadata={"description": "null for the unassigned tickets"})
-    company = ma.fields.String()
+    company_id = fields.Id(allow_none=True, metadata={"description": "null for the unassigned tickets"})
+    company = fields.String()
 
 
 class CategoryRowSchema(GroupFields):
-    category = ma.fields.String()
+    category = fields.String()
 
 
 class AgeRowSchema(ma.Schema):
-    bucket = ma.fields.String(metadata={"description": "under_1_day, 1_to_3_days, 3_to_7_days, 7_days_and_more, total"})
-    min_days = ma.fields.Integer(allow_none=True)
-    max_days = ma.fields.Integer(allow_none=True, metadata={"description": "exclusive; null for the last bucket"})
-    open = ma.fields.Integer()
-    assigned = ma.fields.Integer()
-    in_progress = ma.fields.Integer()
-    total = ma.fields.Integer()
+    bucket = fields.String(metadata={"description": "under_1_day, 1_to_3_days, 3_to_7_days, 7_days_and_more, total"})
+    min_days = fields.Integer(allow_none=True)
+    max_days = fields.Integer(allow_none=True, metadata={"description": "exclusive; null for the last bucket"})
+    open = fields.Integer()
+    assigned = fields.Integer()
+    in_progress = fields.Integer()
+    total = fields.Integer()
 
 
 class CostRowSchema(ma.Schema):
-    period = ma.fields.String(metadata={"description": "ledger month YYYY-MM, or total"})
-    maintenance_labour = ma.fields.Decimal(as_string=True)
-    parts = ma.fields.Decimal(as_string=True)
-    travel = ma.fields.Decimal(as_string=True)
-    total = ma.fields.Decimal(as_string=True)
+    period = fields.String(metadata={"description": "ledger month YYYY-MM, or total"})
+    maintenance_labour = fields.SignedMoney()
+    parts = fields.SignedMoney()
+    travel = fields.SignedMoney()
+    total = fields.SignedMoney()
 
 
 class SlaReportSchema(ma.Schema):
-    start = ma.fields.Date(data_key="from")
-    end = ma.fields.Date(data_key="to")
-    as_of = ma.fields.DateTime()
-    open_by_age = ma.fields.List(ma.fields.Nested(AgeRowSchema))
-    open_total = ma.fields.Nested(AgeRowSchema)
-    by_contractor = ma.fields.List(ma.fields.Nested(ContractorRowSchema))
-    by_category = ma.fields.List(ma.fields.Nested(CategoryRowSchema))
-    costs_by_month = ma.fields.List(ma.fields.Nested(CostRowSchema))
-    costs_total = ma.fields.Nested(CostRowSchema)
+    start = fields.Date(data_key="from")
+    end = fields.Date(data_key="to")
+    as_of = fields.DateTime()
+    open_by_age = fields.List(fields.Nested(AgeRowSchema))
+    open_total = fields.Nested(AgeRowSchema)
+    by_contractor = fields.List(fields.Nested(ContractorRowSchema))
+    by_category = fields.List(fields.Nested(CategoryRowSchema))
+    costs_by_month = fields.List(fields.Nested(CostRowSchema))
+    costs_total = fields.Nested(CostRowSchema)
 
 
 @blp.route("/reports/sla")

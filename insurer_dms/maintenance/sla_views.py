@@ -5,6 +5,7 @@ import marshmallow as ma
 from flask import Blueprint, abort, current_app, flash, render_template, url_for
 from flask_babel import gettext as _
 
+from .. import fields
 from ..auth.access import OPS, require
 from ..downloads import csv_response
 from ..errors import Invalid
@@ -17,8 +18,8 @@ TICKET_LIST = "maintenance.list_tickets"
 
 
 class PeriodArgs(ma.Schema):
-    start = ma.fields.Date(data_key="from")
-    end = ma.fields.Date(data_key="to")
+    start = fields.Date(data_key="from")
+    end = fields.Date(data_key="to")
 
 
 def _report():

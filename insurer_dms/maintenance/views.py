@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import fields
 from ..auth.access import CONTRACTOR, OPS, require
 from ..auth.models import Role
 from ..errors import DomainError
@@ -23,18 +24,18 @@ bp = Blueprint("maintenance", __name__, template_folder="templates")
 
 
 class TicketPageArgs(PageArgs):
-    state = ma.fields.String(validate=ma.validate.OneOf((*STATES, "active")))
-    category = ma.fields.String(validate=ma.validate.OneOf(CATEGORIES))
-    priority = ma.fields.String(validate=ma.validate.OneOf(PRIORITIES))
-    sla_state = ma.fields.String(validate=ma.validate.OneOf(SLA_STATES))
-    company_id = ma.fields.Integer()
-    plate = ma.fields.String()
-    q = ma.fields.String()
+    state = fields.String(validate=ma.validate.OneOf((*STATES, "active")))
+    category = fields.String(validate=ma.validate.OneOf(CATEGORIES))
+    priority = fields.String(validate=ma.validate.OneOf(PRIORITIES))
+    sla_state = fields.String(validate=ma.validate.OneOf(SLA_STATES))
+    company_id = fields.Id()
+    plate = fields.String()
+    q = fields.String()
 
 
 class MyTicketArgs(PageArgs):
-    state = ma.fields.String(validate=ma.validate.OneOf((*STATES, "active")))
-    q = ma.fields.String()
+    state = fields.String(validate=ma.validate.OneOf((*STATES, "active")))
+    q = fields.String()
 
 
 def duration(seconds):

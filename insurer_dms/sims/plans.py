@@ -20,8 +20,8 @@ def plans_query(carrier=None, q=None, valid_on=None):
     if carrier:
         stmt = stmt.where(DataPlan.carrier == carrier)
     if q:
-        like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(DataPlan.code).like(like), func.lower(DataPlan.name).like(like)))
+        text = q.strip()
+        stmt = stmt.where(or_(DataPlan.code.icontains(text, autoescape=True), DataPlan.name.icontains(text, autoescape=True)))
     if valid_on:
         stmt = stmt.where(DataPlan.valid_from <= valid_on, or_(DataPlan.valid_to.is_(None), DataPlan.valid_to >= valid_on))
     return stmt.order_by(DataPlan.carrier, DataPlan.code, DataPlan.id)

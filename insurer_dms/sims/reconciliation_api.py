@@ -3,6 +3,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from .. import fields
 from ..auth.access import OPS, require
 from ..downloads import csv_response, xlsx_response
 from ..paging import PageArgs, page_schema
@@ -11,66 +12,66 @@ from .models import OUTCOMES
 
 blp = Blueprint("sims_reconciliation_api", __name__, url_prefix="/api", description="Reconciliation of carrier statements: summary, results, discrepancy exports")
 
-Money = lambda **kw: ma.fields.Decimal(as_string=True, places=2, **kw)  # noqa: E731
+Money = fields.SignedMoney  # results: a difference may be negative
 
 
 class OutcomeTotalsSchema(ma.Schema):
-    count = ma.fields.Integer()
+    count = fields.Integer()
     billed = Money()
     expected = Money()
     difference = Money(metadata={"description": "billed - expected"})
 
 
 class FlagCountsSchema(ma.Schema):
-    zero_usage_installed = ma.fields.Integer(metadata={"description": "installed device, 0 KB used: probably offline"})
-    over_allowance = ma.fields.Integer(metadata={"description": "more than 1.5 x the plan's allowance"})
+    zero_usage_installed = fields.Integer(metadata={"description": "installed device, 0 KB used: probably offline"})
+    over_allowance = fields.Integer(metadata={"description": "more than 1.5 x the plan's allowance"})
 
 
 class SummarySchema(ma.Schema):
-    statement_id = ma.fields.Integer()
-    carrier = ma.fields.String()
-    period = ma.fields.String()
-    version = ma.fields.Integer()
-    status = ma.fields.String()
-    lines = ma.fields.Integer()
+    statement_id = fields.Id()
+    carrier = fields.String()
+    period = fields.String()
+    version = fields.Integer()
+    status = fields.String()
+    lines = fields.Integer()
     billed_total = Money()
     expected_total = Money(metadata={"description": "expected for every line and every missing SIM"})
     amount_in_dispute = Money(metadata={"description": "billed beyond what is due, over the non-matched results"})
-    outcomes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(OutcomeTotalsSchema))
-    flags = ma.fields.Nested(FlagCountsSchema)
-    finished_at = ma.fields.DateTime(allow_none=True)
+    outcomes = fields.Dict(keys=fields.String(), values=fields.Nested(OutcomeTotalsSchema))
+    flags = fields.Nested(FlagCountsSchema)
+    finished_at = fields.DateTime(allow_none=True)
 
 
 class ResultSchema(ma.Schema):
-    id = ma.fields.Integer(allow_none=True, metadata={"description": "None for a plain match (matched to the fen, "
+    id = fields.Id(allow_none=True, metadata={"description": "None for a plain match (matched to the fen, "
                                                                 "no flag): it is not stored"})
-    line_id = ma.fields.Integer(allow_none=True, metadata={"description": "None for a missing SIM"})
-    row = ma.fields.Integer(allow_none=True, metadata={"description": "the row in the carrier's file"})
-    sim_id = ma.fields.Integer(allow_none=True, metadata={"description": "None for an unknown SIM"})
-    iccid = ma.fields.String()
-    msisdn = ma.fields.String(allow_none=True)
-    truck_id = ma.fields.Integer(allow_none=True)
-    plate = ma.fields.String(allow_none=True)
-    outcome = ma.fields.String(metadata={"description": ", ".join(OUTCOMES)})
+    line_id = fields.Id(allow_none=True, metadata={"description": "None for a missing SIM"})
+    row = fields.Integer(allow_none=True, metadata={"description": "the row in the carrier's file"})
+    sim_id = fields.Id(allow_none=True, metadata={"description": "None for an unknown SIM"})
+    iccid = fields.String()
+    msisdn = fields.String(allow_none=True)
+    truck_id = fields.Id(allow_none=True)
+    plate = fields.String(allow_none=True)
+    outcome = fields.String(metadata={"description": ", ".join(OUTCOMES)})
     billed = Money(allow_none=True)
     expected = Money(allow_none=True)
     difference = Money(allow_none=True)
-    zero_usage_installed = ma.fields.Boolean()
-    over_allowance = ma.fields.Boolean()
-    reason = ma.fields.String()
+    zero_usage_installed = fields.Boolean()
+    over_allowance = fields.Boolean()
+    reason = fields.String()
 
 
 class ResultArgs(PageArgs):
-    outcome = ma.fields.String(load_default=None, validate=ma.validate.OneOf(OUTCOMES))
-    flag = ma.fields.String(load_default=None, validate=ma.validate.OneOf(reconciliation_report.FLAGS))
-    q = ma.fields.String(load_default=None, metadata={"description": "part of the ICCID"})
+    outcome = fields.String(load_default=None, validate=ma.validate.OneOf(OUTCOMES))
+    flag = fields.String(load_default=None, validate=ma.validate.OneOf(reconciliation_report.FLAGS))
+    q = fields.String(load_default=None, metadata={"description": "part of the ICCID"})
 
 
 class RerunSchema(ma.Schema):
-    id = ma.fields.Integer()
-    status = ma.fields.String()
-    progress = ma.fields.Integer()
-    job_id = ma.fields.String(allow_none=True)
+    id = fields.Id()
+    status = fields.String()
+    progress = fields.Integer()
+    job_id = fields.String(allow_none=True)
 
 
 @blp.route("/statements/<int:statement_id>/summary")

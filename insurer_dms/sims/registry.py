@@ -32,8 +32,8 @@ def sims_query(carrier=None, status=None, plan=None, q=None):
     if plan:
         stmt = stmt.where(Sim.plan_id == plan)
     if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Sim.iccid.like(like), Sim.msisdn.like(like)))
+        text = q.strip()
+        stmt = stmt.where(or_(Sim.iccid.contains(text, autoescape=True), Sim.msisdn.contains(text, autoescape=True)))
     return stmt.order_by(Sim.iccid)
 
 

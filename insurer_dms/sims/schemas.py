@@ -1,11 +1,11 @@
 """SIM and data-plan schemas: API bodies, list filters, file rows and header aliases."""
 import datetime as dt
-from decimal import Decimal
 
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
-from ..catalogue.schemas import MAX_PRICE, FileDate, FileMoney, MoneyField
+from .. import fields
+from ..catalogue.schemas import FileDate, FileMoney
 from ..paging import PageArgs
 from ..validity import check_validity
 from .models import CARRIERS, SIM_STATES
@@ -17,7 +17,7 @@ MAX_INT = 2_147_483_647  # Integer columns
 
 def _fee(**kwargs):
     """CNY, two decimals at most, zero allowed (a plan may be free of a fee or of overage)."""
-    return MoneyField(validate=ma.validate.Range(min=Decimal("0"), max=MAX_PRICE), **kwargs)
+    return fields.Money(minimum=0, **kwargs)
 
 
 # ---- data plans ---------------------------------------------------------------------------------------
@@ -26,18 +26,18 @@ def _fee(**kwargs):
 class DataPlanSchema(ma.Schema):
     """A data plan; also the body of POST /api/data-plans."""
 
-    id = ma.fields.Integer(dump_only=True)
-    carrier = ma.fields.String(required=True, validate=ma.validate.OneOf(CARRIERS))
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100), metadata={"description": "Defaults to the code."})
+    id = fields.Id(dump_only=True)
+    carrier = fields.String(required=True, validate=ma.validate.OneOf(CARRIERS))
+    code = fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    name = fields.String(validate=ma.validate.Length(min=1, max=100), metadata={"description": "Defaults to the code."})
     monthly_fee = _fee(required=True, metadata={"description": "Monthly plan fee in CNY."})
-    allowance_mb = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_INT),
+    allowance_mb = fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_INT),
                                      metadata={"description": "Monthly data allowance in MB."})
     overage_per_mb = _fee(required=True, metadata={"description": "Price in CNY of each started MB beyond the allowance."})
-    valid_from = ma.fields.Date(load_default=DEFAULT_VALID_FROM, metadata={"description": "Defaults to 2020-01-01."})
-    valid_to = ma.fields.Date(load_default=None, allow_none=True)
-    sim_count = ma.fields.Integer(dump_only=True)
-    created_at = ma.fields.DateTime(dump_only=True)
+    valid_from = fields.Date(load_default=DEFAULT_VALID_FROM, metadata={"description": "Defaults to 2020-01-01."})
+    valid_to = fields.Date(load_default=None, allow_none=True)
+    sim_count = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
 
     @ma.validates_schema
     def _validity_ordered(self, data, **kwargs):
@@ -47,14 +47,14 @@ class DataPlanSchema(ma.Schema):
 class DataPlanPatchSchema(ma.Schema):
     """Changes to a plan (any subset of fields)."""
 
-    carrier = ma.fields.String(validate=ma.validate.OneOf(CARRIERS))
-    code = ma.fields.String(validate=ma.validate.Length(min=1, max=40))
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    carrier = fields.String(validate=ma.validate.OneOf(CARRIERS))
+    code = fields.String(validate=ma.validate.Length(min=1, max=40))
+    name = fields.String(validate=ma.validate.Length(min=1, max=100))
     monthly_fee = _fee()
-    allowance_mb = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=MAX_INT))
+    allowance_mb = fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=MAX_INT))
     overage_per_mb = _fee()
-    valid_from = ma.fields.Date()
-    valid_to = ma.fields.Date(allow_none=True)
+    valid_from = fields.Date()
+    valid_to = fields.Date(allow_none=True)
 
     @ma.validates_schema
     def _validity_ordered(self, data, **kwargs):
@@ -62,12 +62,12 @@ class DataPlanPatchSchema(ma.Schema):
 
 
 class DataPlanListArgs(PageArgs):
-    carrier = ma.fields.String(load_default=None, validate=ma.validate.OneOf(CARRIERS))
-    q = ma.fields.String(load_default=None, metadata={"description": "Part of the code or name."})
-    valid_on = ma.fields.Date(load_default=None, metadata={"description": "Only plans valid on this day."})
+    carrier = fields.String(load_default=None, validate=ma.validate.OneOf(CARRIERS))
+    q = fields.String(load_default=None, metadata={"description": "Part of the code or name."})
+    valid_on = fields.Date(load_default=None, metadata={"description": "Only plans valid on this day."})
 
 
-class FileCarrier(ma.fields.String):
+class FileCarrier(fields.String):
     """china_mobile, or the carrier's name as written in Chinese spreadsheets (中国移动, 移动...)."""
 
     WORDS = {
@@ -87,17 +87,17 @@ class FileCarrier(ma.fields.String):
 
 class FileFee(FileMoney):
     def __init__(self, **kwargs):
-        super().__init__(validate=ma.validate.Range(min=Decimal("0"), max=MAX_PRICE), **kwargs)
+        super().__init__(minimum=0, **kwargs)
 
 
 class DataPlanImportRowSchema(ma.Schema):
     """One row of a plan file (the sample format: code, carrier, monthly_fee, allowance_mb, overage_per_mb)."""
 
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    code = fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
     carrier = FileCarrier(required=True)
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    name = fields.String(validate=ma.validate.Length(min=1, max=100))
     monthly_fee = FileFee(required=True)
-    allowance_mb = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=MAX_INT))
+    allowance_mb = fields.Integer(required=True, validate=ma.validate.Range(min=0, max=MAX_INT))
     overage_per_mb = FileFee(required=True)
     valid_from = FileDate(load_default=DEFAULT_VALID_FROM)
     valid_to = FileDate(load_default=None)
@@ -128,86 +128,86 @@ PLAN_ALIASES = {
 
 
 class PlanRefSchema(ma.Schema):
-    id = ma.fields.Integer()
-    code = ma.fields.String()
-    name = ma.fields.String()
+    id = fields.Id()
+    code = fields.String()
+    name = fields.String()
 
 
 class SimSchema(ma.Schema):
-    id = ma.fields.Integer()
-    iccid = ma.fields.String()
-    msisdn = ma.fields.String()
-    carrier = ma.fields.String()
-    plan_id = ma.fields.Integer(allow_none=True)
-    plan = ma.fields.Nested(PlanRefSchema, allow_none=True)
-    status = ma.fields.String(metadata={"description": ", ".join(SIM_STATES)})
-    activated_on = ma.fields.Date(allow_none=True)
-    deactivated_on = ma.fields.Date(allow_none=True)
-    created_at = ma.fields.DateTime()
+    id = fields.Id()
+    iccid = fields.String()
+    msisdn = fields.String()
+    carrier = fields.String()
+    plan_id = fields.Id(allow_none=True)
+    plan = fields.Nested(PlanRefSchema, allow_none=True)
+    status = fields.String(metadata={"description": ", ".join(SIM_STATES)})
+    activated_on = fields.Date(allow_none=True)
+    deactivated_on = fields.Date(allow_none=True)
+    created_at = fields.DateTime()
 
 
 class SimCreateSchema(ma.Schema):
     """The body of POST /api/sims: the carrier follows the ICCID's issuer prefix; a declared one must agree."""
 
-    iccid = ma.fields.String(required=True, metadata={"description": "19-20 digits, starts 8986, Luhn check digit last."})
-    msisdn = ma.fields.String(required=True, metadata={"description": "The terminal phone number, 11-13 digits."})
-    carrier = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(CARRIERS))
-    plan_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
-    status = ma.fields.String(load_default="in_stock", validate=ma.validate.OneOf(SIM_STATES))
-    activated_on = ma.fields.Date(load_default=None, allow_none=True)
-    deactivated_on = ma.fields.Date(load_default=None, allow_none=True)
+    iccid = fields.String(required=True, metadata={"description": "19-20 digits, starts 8986, Luhn check digit last."})
+    msisdn = fields.String(required=True, metadata={"description": "The terminal phone number, 11-13 digits."})
+    carrier = fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(CARRIERS))
+    plan_id = fields.Id(load_default=None, allow_none=True, strict=True)
+    status = fields.String(load_default="in_stock", validate=ma.validate.OneOf(SIM_STATES))
+    activated_on = fields.Date(load_default=None, allow_none=True)
+    deactivated_on = fields.Date(load_default=None, allow_none=True)
 
 
 class SimPatchSchema(ma.Schema):
     """A plan change and/or a status change with its date (or a correction of the dates)."""
 
-    plan_id = ma.fields.Integer(allow_none=True, strict=True)
-    status = ma.fields.String(validate=ma.validate.OneOf(SIM_STATES))
-    activated_on = ma.fields.Date(allow_none=True, metadata={"description": "Needed to activate."})
-    deactivated_on = ma.fields.Date(allow_none=True, metadata={"description": "Needed to suspend or retire."})
-    note = ma.fields.String(validate=ma.validate.Length(max=500))
+    plan_id = fields.Id(allow_none=True, strict=True)
+    status = fields.String(validate=ma.validate.OneOf(SIM_STATES))
+    activated_on = fields.Date(allow_none=True, metadata={"description": "Needed to activate."})
+    deactivated_on = fields.Date(allow_none=True, metadata={"description": "Needed to suspend or retire."})
+    note = fields.String(validate=ma.validate.Length(max=500))
 
 
 class SimListArgs(PageArgs):
-    carrier = ma.fields.String(load_default=None, validate=ma.validate.OneOf(CARRIERS))
-    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(SIM_STATES))
-    plan = ma.fields.Integer(load_default=None, metadata={"description": "Plan id."})
-    q = ma.fields.String(load_default=None, metadata={"description": "Part of the ICCID or MSISDN."})
+    carrier = fields.String(load_default=None, validate=ma.validate.OneOf(CARRIERS))
+    status = fields.String(load_default=None, validate=ma.validate.OneOf(SIM_STATES))
+    plan = fields.Integer(load_default=None, metadata={"description": "Plan id."})
+    q = fields.String(load_default=None, metadata={"description": "Part of the ICCID or MSISDN."})
 
 
 class InstallationRefSchema(ma.Schema):
-    truck_id = ma.fields.Integer()
-    plate = ma.fields.String()
-    installed_at = ma.fields.DateTime()
-    removed_at = ma.fields.DateTime(allow_none=True)
+    truck_id = fields.Id()
+    plate = fields.String()
+    installed_at = fields.DateTime()
+    removed_at = fields.DateTime(allow_none=True)
 
 
 class AssignmentSchema(ma.Schema):
-    id = ma.fields.Integer()
-    device_id = ma.fields.Integer()
-    device_serial = ma.fields.String()
-    started_at = ma.fields.DateTime()
-    ended_at = ma.fields.DateTime(allow_none=True)
-    trucks = ma.fields.List(ma.fields.Nested(InstallationRefSchema),
+    id = fields.Id()
+    device_id = fields.Id()
+    device_serial = fields.String()
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    trucks = fields.List(fields.Nested(InstallationRefSchema),
                             metadata={"description": "Trucks the device was on while it held the SIM."})
 
 
 class ActivitySchema(ma.Schema):
-    id = ma.fields.Integer()
-    at = ma.fields.DateTime()
-    actor = ma.fields.String()
-    action = ma.fields.String()
-    before = ma.fields.Dict(allow_none=True)
-    after = ma.fields.Dict(allow_none=True)
-    note = ma.fields.String(allow_none=True)
+    id = fields.Id()
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    note = fields.String(allow_none=True)
 
 
 class SimDetailSchema(SimSchema):
-    assignments = ma.fields.List(ma.fields.Nested(AssignmentSchema))
-    history = ma.fields.List(ma.fields.Nested(ActivitySchema))
+    assignments = fields.List(fields.Nested(AssignmentSchema))
+    history = fields.List(fields.Nested(ActivitySchema))
 
 
-class FileSimStatus(ma.fields.String):
+class FileSimStatus(fields.String):
     WORDS = {"库存": "in_stock", "在库": "in_stock", "激活": "active", "在用": "active", "正常": "active",
              "停机": "suspended", "暂停": "suspended", "注销": "retired", "销户": "retired", "报废": "retired"}
 
@@ -223,10 +223,10 @@ class FileSimStatus(ma.fields.String):
 class SimImportRowSchema(ma.Schema):
     """One row of a SIM registration file."""
 
-    iccid = ma.fields.String(required=True)
-    msisdn = ma.fields.String(required=True)
+    iccid = fields.String(required=True)
+    msisdn = fields.String(required=True)
     carrier = FileCarrier(load_default=None)
-    plan = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40), metadata={"description": "Plan code."})
+    plan = fields.String(required=True, validate=ma.validate.Length(min=1, max=40), metadata={"description": "Plan code."})
     status = FileSimStatus(load_default="in_stock")
     activated_on = FileDate(load_default=None)
     deactivated_on = FileDate(load_default=None)
@@ -248,5 +248,5 @@ class RegistryFileSchema(ma.Schema):
 
 
 class RegistryImportResultSchema(ma.Schema):
-    created = ma.fields.Integer()
-    unchanged = ma.fields.Integer()
+    created = fields.Integer()
+    unchanged = fields.Integer()

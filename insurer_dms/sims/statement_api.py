@@ -6,6 +6,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 
+from .. import fields
 from ..auth.access import OPS, require
 from ..imports import read_upload
 from ..paging import PageArgs, page_schema, paginate_filtered
@@ -23,25 +24,25 @@ def _allow_large_statements():
 
 
 class StatementSchema(ma.Schema):
-    id = ma.fields.Integer()
-    carrier = ma.fields.String()
-    period = ma.fields.String(metadata={"description": "The billed month, YYYY-MM"})
-    version = ma.fields.Integer(metadata={"description": "1 for the first file of this carrier's month, then 2, 3..."})
-    status = ma.fields.String(metadata={"description": "queued, running, done, failed or superseded"})
-    progress = ma.fields.Integer(metadata={"description": "Reconciliation progress in percent"})
-    superseded_by = ma.fields.Integer(attribute="superseded_by_id", allow_none=True,
+    id = fields.Id()
+    carrier = fields.String()
+    period = fields.String(metadata={"description": "The billed month, YYYY-MM"})
+    version = fields.Integer(metadata={"description": "1 for the first file of this carrier's month, then 2, 3..."})
+    status = fields.String(metadata={"description": "queued, running, done, failed or superseded"})
+    progress = fields.Integer(metadata={"description": "Reconciliation progress in percent"})
+    superseded_by = fields.Integer(attribute="superseded_by_id", allow_none=True,
                                       metadata={"description": "The newer version that replaced this one"})
-    filename = ma.fields.String()
-    sha256 = ma.fields.String()
-    object_key = ma.fields.String(metadata={"description": "The raw file in object storage"})
-    line_count = ma.fields.Integer()
-    billed_total = ma.fields.Decimal(as_string=True, places=2)
-    expected_total = ma.fields.Decimal(as_string=True, places=2, allow_none=True)
-    job_id = ma.fields.String(allow_none=True)
-    error = ma.fields.String(allow_none=True, metadata={"description": "Why the reconciliation failed"})
-    created_at = ma.fields.DateTime()
-    finished_at = ma.fields.DateTime(allow_none=True)
-    booked_at = ma.fields.DateTime(allow_none=True, metadata={
+    filename = fields.String()
+    sha256 = fields.String()
+    object_key = fields.String(metadata={"description": "The raw file in object storage"})
+    line_count = fields.Integer()
+    billed_total = fields.SignedMoney()
+    expected_total = fields.SignedMoney(allow_none=True)
+    job_id = fields.String(allow_none=True)
+    error = fields.String(allow_none=True, metadata={"description": "Why the reconciliation failed"})
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    booked_at = fields.DateTime(allow_none=True, metadata={
         "description": "When the statement's lines were written to the cost ledger (once; never for a superseded version)"})
 
 
@@ -49,21 +50,21 @@ class StatementUploadSchema(ma.Schema):
     """The multipart body: the file, and optionally the carrier (a form field, read from the form)."""
 
     file = Upload(required=True, metadata={"description": "The carrier's statement (.csv or .xlsx), English or Chinese headers."})
-    carrier = ma.fields.String(load_default=None, validate=ma.validate.OneOf(CARRIERS),
+    carrier = fields.String(load_default=None, validate=ma.validate.OneOf(CARRIERS),
                                metadata={"description": "Whose statement; inferred from the ICCIDs' issuer when absent"})
 
 
 class StatementArgs(PageArgs):
-    carrier = ma.fields.String(validate=ma.validate.OneOf(CARRIERS))
-    period = ma.fields.String(validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Period must be YYYY-MM."))
-    status = ma.fields.String(validate=ma.validate.OneOf(STATEMENT_STATES))
+    carrier = fields.String(validate=ma.validate.OneOf(CARRIERS))
+    period = fields.String(validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Period must be YYYY-MM."))
+    status = fields.String(validate=ma.validate.OneOf(STATEMENT_STATES))
 
 
 class SweepSchema(ma.Schema):
-    pending = ma.fields.Integer(metadata={"description": "Statements waiting for a reconciliation job"})
-    enqueued = ma.fields.Integer(metadata={"description": "Jobs enqueued now"})
-    in_queue = ma.fields.Integer(metadata={"description": "Statements whose job was already waiting or running"})
-    redis_down = ma.fields.Boolean(metadata={"description": "Redis did not answer; try again later"})
+    pending = fields.Integer(metadata={"description": "Statements waiting for a reconciliation job"})
+    enqueued = fields.Integer(metadata={"description": "Jobs enqueued now"})
+    in_queue = fields.Integer(metadata={"description": "Statements whose job was already waiting or running"})
+    redis_down = fields.Boolean(metadata={"description": "Redis did not answer; try again later"})
 
 
 @blp.route("/statements")

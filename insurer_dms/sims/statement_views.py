@@ -4,6 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import fields
 from ..auth.access import OPS, require
 from ..errors import DomainError, ImportFailed
 from ..imports import read_upload
@@ -20,9 +21,9 @@ def statement_state_labels():
 
 
 class StatementPageArgs(PageArgs):
-    carrier = ma.fields.String(validate=ma.validate.OneOf(CARRIERS))
-    period = ma.fields.String(validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
-    status = ma.fields.String(validate=ma.validate.OneOf(STATEMENT_STATES))
+    carrier = fields.String(validate=ma.validate.OneOf(CARRIERS))
+    period = fields.String(validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    status = fields.String(validate=ma.validate.OneOf(STATEMENT_STATES))
 
 
 @bp.context_processor
