@@ -59,7 +59,8 @@ def check_text_parameters():
     errors = {}
     for source in sources:
         for name, values in source.lists():
-            if "\x00" in name or any("\x00" in value for value in values):
+            name = name or ""  # a multipart part may come without a name
+            if "\x00" in name or any(isinstance(value, str) and "\x00" in value for value in values):
                 errors.setdefault(name.replace("\x00", ""), []).append(TEXT_ERRORS["nul"])
     if errors:
         raise Invalid(_l("Some fields are invalid."), errors)

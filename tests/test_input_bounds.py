@@ -194,3 +194,11 @@ def test_like_wildcards_in_a_search_match_only_themselves(ops, q):
     assert ops.get("/api/catalogue", query_string={"q": q}).json["total"] == 0
     assert ops.get("/api/data-plans", query_string={"q": q}).json["total"] == 0
     assert ops.get("/api/sims", query_string={"q": "8986"}).json["total"] == 2
+
+
+def test_a_multipart_part_without_a_name_is_not_a_500(ops):
+    body = (b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n"
+            b"--b\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\na\x00b\r\n--b--\r\n")
+    resp = ops.post("/api/statements", data=body, content_type="multipart/form-data; boundary=b")
+    assert resp.status_code == 422
+    assert resp.json["errors"]["note"] == ["Text may not contain the NUL character."]
