@@ -258,6 +258,24 @@ def test_one_operator_truck_and_policy_per_key_from_simultaneous_creates(app, op
         assert (count(Operator), count(Truck), count(Policy)) == (1, 1, 1)
 
 
+def test_one_policy_export_imported_twice_at_once(app, ops, postgres_only, monkeypatch):
+    from insurer_dms.fleet.samples import ExportBuilder, to_csv
+    from insurer_dms.imports import RowErrors
+
+    data = to_csv(ExportBuilder(seed=5).rows(6))
+    meet_after_the_check(monkeypatch, RowErrors, "raise_if_any", 2)
+    results = all_at_once(app, ops, [("POST", "/api/policies/import", {
+        "data": {"file": (io.BytesIO(data), "保单导出.csv")}, "content_type": "multipart/form-data"}) for _ in range(2)])
+    assert statuses(results) == [200, 409], results
+    loser = [body for status, body in results if status == 409][0]
+    assert loser["message"].startswith("Credit code ") and loser["message"].endswith(" is already registered.")
+    with app.app_context():
+        assert count(Policy) == 6
+    again = ops.post("/api/policies/import", data={"file": (io.BytesIO(data), "保单导出.csv")},
+                     content_type="multipart/form-data")
+    assert again.status_code == 200  # the loser's file again: everything is there, nothing changes
+
+
 def test_one_purchase_order_per_number_from_simultaneous_creates(app, ops, postgres_only, monkeypatch):
     from insurer_dms.inventory import service
 
@@ -399,6 +417,44 @@ def test_two_first_runs_of_one_audit_scope_at_once(app, ops, postgres_only, monk
     assert [words(b) for s, b in results if s == 409] == [(message, None)]
     again = ops.post("/api/audits", json=body)  # trying again makes the next version
     assert again.status_code == 202 and again.json["version"] == 2
+
+
+def _statement(rows, period="2026-09"):
+    header = ["iccid", "msisdn", "period", "data_kb", "sms_count", "plan_fee", "overage_fee", "total_fee"]
+    return factories.csv_bytes(header, [[f.iccid(n), f"1440{n:09d}", period, "1000", "0", "20.00", "0.00", "20.00"]
+                                        for n in rows])
+
+
+def _upload(data, name):
+    return ("POST", "/api/statements", {"data": {"file": (io.BytesIO(data), name)}, "content_type": "multipart/form-data"})
+
+
+def test_two_first_statements_of_one_month_at_once_make_one_version(app, ops, postgres_only, monkeypatch):
+    from insurer_dms.sims import statements
+
+    meet_after_the_check(monkeypatch, statements, "_create", 2)  # both find no earlier version to lock
+    results = all_at_once(app, ops, [_upload(_statement(range(1, 4)), "a.csv"), _upload(_statement(range(1, 6)), "b.csv")])
+    assert statuses(results) == [202, 409], results
+    message = "Another china_mobile statement for 2026-09 was stored at the same moment; upload again."
+    assert [words(b) for s, b in results if s == 409] == [(message, None)]
+    with app.app_context():
+        from insurer_dms.sims.models import Statement
+
+        assert db.session.scalars(select(Statement.version)).all() == [1]
+
+
+def test_one_statement_file_uploaded_twice_at_once_is_stored_once(app, ops, postgres_only, monkeypatch):
+    from insurer_dms.sims import statements
+
+    meet_after_the_check(monkeypatch, statements, "_create", 2)
+    data = _statement(range(1, 4))
+    results = all_at_once(app, ops, [_upload(data, "a.csv"), _upload(data, "a.csv")])
+    # The second one waited for the first one's commit and answers the statement already stored, as a repeat would.
+    assert statuses(results) == [200, 202], results
+    with app.app_context():
+        from insurer_dms.sims.models import Statement
+
+        assert db.session.scalar(select(func.count()).select_from(Statement)) == 1
 
 
 # ---- the registry ------------------------------------------------------------------------------------------
