@@ -151,3 +151,22 @@ def register_error_handlers(app):
         # HTTPExceptions never reach here: Api.handle_http_exception is more specific.
         app.logger.exception("Unhandled error")
         return error_response(500, "Internal Server Error", "Internal error; it has been logged.")
+
+    register_integrity_safety_net(app, _domain_error)
+
+
+def register_integrity_safety_net(app, answer):
+    """A database constraint's refusal that escaped a service's ``transactions.race_guard`` is never a 500: the
+    session is rolled back and the request answered as the guard would have (409, or 422 for NOT NULL/CHECK; see
+    ``constraints.py``), and logged, as the service it came from should guard that write itself."""
+    from sqlalchemy.exc import IntegrityError
+
+    @app.errorhandler(IntegrityError)
+    def _integrity_error(err):
+        from . import constraints
+        from .extensions import db
+
+        db.session.rollback()
+        app.logger.warning("A database constraint refused %s %s outside a service's race guard: %s",
+                           request.method, request.path, err.orig)
+        return answer(constraints.refusal(err))

@@ -1,19 +1,37 @@
 """Ending a service's unit of work, and a second transaction beside it."""
 import threading
+from contextlib import ContextDecorator
 
 from sqlalchemy.exc import IntegrityError
 
-from .errors import Conflict
+from . import constraints
 from .extensions import db
 
 
-def commit_or_conflict(message, field=None):
-    """Commit; when a database constraint refuses it (a race lost after our checks), roll back and answer 409."""
-    try:
-        db.session.commit()
-    except IntegrityError:
+class race_guard(ContextDecorator):
+    """Around a unit of work (``with race_guard(): ...`` or ``@race_guard()`` on a service function): a database
+    constraint refusing it, at any flush or the commit (a race lost after the service's checks), rolls the session
+    back and raises the refusal: 409 with the constraint's friendly message from ``constraints.GUARDS`` (422 for a
+    NOT NULL or CHECK violation). ``message`` and ``field``: this unit's own words for any race it loses instead."""
+
+    def __init__(self, message=None, field=None):
+        self.message, self.field = message, field
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        if exc_type is None or not issubclass(exc_type, IntegrityError):
+            return False
         db.session.rollback()
-        raise Conflict(message, {field: [message]} if field else None) from None
+        raise constraints.refusal(exc, self.message, self.field) from None
+
+
+def commit_or_conflict(message=None, field=None):
+    """Commit; when a database constraint refuses it (a race lost after our checks), roll back and answer 409
+    (``race_guard``: the constraint's own message unless ``message`` is given)."""
+    with race_guard(message, field):
+        db.session.commit()
 
 
 class Beside:

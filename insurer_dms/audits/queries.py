@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from .. import activity
 from ..auth.access import OPS
@@ -28,7 +27,7 @@ from ..errors import Conflict, Invalid, NotFound, invalid
 from ..extensions import db
 from ..ledger import service as ledger
 from ..storage import sha256, storage
-from ..transactions import commit_or_conflict
+from ..transactions import commit_or_conflict, race_guard
 from ..types import utcnow
 from .models import OPEN_QUERY_STATES, AuditFinding, AuditRun, FindingQuery
 from .service import get_finding_for
@@ -146,14 +145,10 @@ def raise_query(user, audit_id, finding_id, question):
         raise Invalid("Write the question.", errors)
     query = FindingQuery(finding_id=finding.id, state="open", question=question, raised_at=utcnow(), raised_by_id=user.id)
     db.session.add(query)
-    message = "This finding already has an open query."
-    try:
-        db.session.flush()  # two reviewers at the same moment: the partial unique index lets one through
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(message, {"finding": [message]}) from None
-    activity.record("create", query)
-    commit_or_conflict(message, "finding")
+    with race_guard():  # two reviewers at the same moment: the partial unique index lets one through, 409 as the check
+        db.session.flush()
+        activity.record("create", query)
+        db.session.commit()
     return query
 
 

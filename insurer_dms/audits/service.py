@@ -17,7 +17,7 @@ from ..extensions import db
 from ..paging import paginate
 from ..queue import enqueue
 from ..storage import sha256, storage
-from ..transactions import commit_or_conflict
+from ..transactions import commit_or_conflict, race_guard
 from ..types import utcnow
 from . import frozen  # noqa: F401  (registers the ORM guard on published runs)
 from .decomposition import policy_figures
@@ -103,8 +103,9 @@ def create_audit(period_from, period_to, counties=None, user_id=None):
                      counties=counties, tolerance=Decimal(current_app.config["AUDIT_RESIDUAL_TOLERANCE"]),
                      status="queued", progress=0, created_by_id=user_id)
     db.session.add(audit)
-    activity.record("create", audit)
-    commit_or_conflict(f"Another run of {scope} was created at the same moment; try again.")
+    with race_guard(f"Another run of {scope} was created at the same moment; try again."):  # a first version: no row to lock
+        activity.record("create", audit)
+        db.session.commit()
     enqueue_run(audit.id)
     return get_audit(audit.id)
 

@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .. import activity
 from ..errors import Conflict, NotFound, invalid
 from ..extensions import db
+from ..transactions import race_guard
 from ..types import utcnow
 from .models import ApiToken, ContractorCompany, Role, User
 
@@ -24,6 +25,7 @@ def get_or_create_company(name):
     return company
 
 
+@race_guard()  # the same e-mail (or a new company's name) registered at the same moment: 409
 def create_user(email, role, password=None, company=None):
     """Create a user; contractors must belong to a company. Returns (user, password)."""
     email = (email or "").strip().lower()

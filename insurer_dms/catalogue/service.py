@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import activity
 from ..errors import Conflict, NotFound, invalid
 from ..extensions import db
-from ..transactions import commit_or_conflict
+from ..transactions import commit_or_conflict, race_guard
 from ..imports import RowErrors, load_rows
 from .models import CatalogueEntry
 from .schemas import IMPORT_ALIASES, CatalogueImportRowSchema
@@ -85,6 +85,7 @@ def _commit_or_conflict():
     commit_or_conflict(DUPLICATE_KEY, "model_code")
 
 
+@race_guard()  # the key taken at the same moment (the insert is flushed for the activity entry)
 def create_entry(data):
     """Add an entry to the catalogue."""
     if _key_taken(data):
@@ -150,6 +151,7 @@ def _differences(entry, values):
     return [k for k, v in values.items() if getattr(entry, k) != v]
 
 
+@race_guard()
 def import_entries(data, filename):
     """Load a catalogue file: every row valid or nothing stored; identical rows already present are left alone."""
     rows = load_rows(data, filename, CatalogueImportRowSchema(), IMPORT_ALIASES)

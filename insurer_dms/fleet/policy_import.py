@@ -17,6 +17,7 @@ from .. import fields
 from .. import activity
 from ..extensions import db
 from ..imports import RowErrors, load_rows
+from ..transactions import race_guard
 from .identifiers import CountyCodeField, CreditCodeField, PlateColourField, PlateField, VinField
 from .models import Operator, Policy, Truck
 
@@ -225,6 +226,7 @@ def _in(column, values):
     return column.in_(sorted(values)) if values else column.in_([None])
 
 
+@race_guard()  # another import (or a form) took a plate, VIN, credit code or policy number meanwhile: 409
 def import_policy_export(data, filename):
     """Create or update operators, trucks and policies from an export file; returns counts per kind."""
     errors = RowErrors()  # bad cells, clashes within the file and with the database: all reported at once

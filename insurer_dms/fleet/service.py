@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from .. import activity
 from ..errors import Conflict, NotFound, invalid
 from ..extensions import db
-from ..transactions import commit_or_conflict
+from ..transactions import commit_or_conflict, race_guard
 from .models import Operator, Policy, Truck
 
 # DOMAIN.md, "The programme in five lines" (1): a heavy truck is a semi-trailer tractor used in road
@@ -146,18 +146,19 @@ def _taken(model, column, value, field, label, own_id=None):
         raise Conflict(message, {field: [message]})
 
 
-def _commit(field_hint):
-    """Commit; a unique-constraint race becomes a 409 rather than a 500."""
-    commit_or_conflict("Another change got there first; the record clashes with an existing one.", field_hint)
+def _commit():
+    """Commit; a unique-constraint race becomes a 409 with the words of ``_taken`` rather than a 500."""
+    commit_or_conflict()
 
 
+@race_guard()  # inserts are flushed for the activity entry, before the commit
 def create_operator(data):
     """Register an operator."""
     _taken(Operator, "credit_code", data["credit_code"], "credit_code", "Credit code")
     operator = Operator(**data)
     db.session.add(operator)
     activity.record("create", operator)
-    _commit("credit_code")
+    _commit()
     return operator
 
 
@@ -169,7 +170,7 @@ def update_operator(operator_id, data):
     before, after = activity.changes(operator, data)
     if after:
         activity.record("update", operator, before, after)
-    _commit("credit_code")
+    _commit()
     return operator
 
 
@@ -178,6 +179,7 @@ def _check_operator(data):
         raise invalid("operator_id", f"No operator with id {data['operator_id']}.")
 
 
+@race_guard()
 def create_truck(data):
     """Register a truck for an operator."""
     _check_operator(data)
@@ -186,7 +188,7 @@ def create_truck(data):
     truck = Truck(**data)
     db.session.add(truck)
     activity.record("create", truck)
-    _commit("vin")
+    _commit()
     return truck
 
 
@@ -201,7 +203,7 @@ def update_truck(truck_id, data):
     before, after = activity.changes(truck, data)
     if after:
         activity.record("update", truck, before, after)
-    _commit("vin")
+    _commit()
     return truck
 
 
@@ -217,6 +219,7 @@ def _policy_defaults(data):
     return data
 
 
+@race_guard()
 def create_policy(data):
     """Record one of our policies on a truck."""
     if db.session.get(Truck, data["truck_id"]) is None:
@@ -225,7 +228,7 @@ def create_policy(data):
     policy = Policy(**_policy_defaults(data))
     db.session.add(policy)
     activity.record("create", policy)
-    _commit("number")
+    _commit()
     return policy
 
 
@@ -245,7 +248,7 @@ def update_policy(policy_id, data):
     before, after = activity.changes(policy, data)
     if after:
         activity.record("update", policy, before, after)
-    _commit("number")
+    _commit()
     return policy
 
 

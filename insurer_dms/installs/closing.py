@@ -1,9 +1,7 @@
 """Closing work orders: install (and swap) in one transaction, removal; the database has the last word on races."""
 import datetime as dt
-from contextlib import contextmanager
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import activity
 from ..errors import Conflict, Invalid
@@ -12,6 +10,7 @@ from ..inventory.models import Device
 from ..inventory.service import move_device
 from ..ledger import service as ledger
 from ..sims import service as sims
+from ..transactions import race_guard
 from ..types import utcnow
 from . import evidence
 from .models import Installation
@@ -97,14 +96,9 @@ def _same_device(order, serial):
     return order.device is not None and order.device.serial == serial
 
 
-@contextmanager
 def _race_guard(field="device_serial", message=RACE_LOST):
     """A unique index that refuses our rows (a race lost after the checks) means 409, with nothing saved."""
-    try:
-        yield
-    except IntegrityError:
-        db.session.rollback()
-        raise _conflict(field, message)
+    return race_guard(message, field)
 
 
 def close_order(user, order_id, data):

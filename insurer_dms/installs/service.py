@@ -16,7 +16,7 @@ from .. import activity
 from ..auth.models import ContractorCompany, Role
 from ..errors import Conflict, Invalid, NotFound, invalid
 from ..extensions import db
-from ..transactions import commit_or_conflict
+from ..transactions import commit_or_conflict, race_guard
 from ..fleet import service as fleet
 from ..fleet.models import Policy, Truck
 from .models import ACTIVE_STATES, ORDER_KINDS, REMOVAL_REASONS, Installation, WorkOrder
@@ -192,10 +192,11 @@ def _number(order):
     return f"WO{local_day(order.created_at or dt.datetime.now(dt.timezone.utc)):%Y%m%d}-{order.id:06d}"
 
 
+@race_guard()  # a race lost on the truck's open order: 409 with the words of the order_open refusal
 def create_order(truck_id, kind="install", reason=None, note=None, on=None):
     """Open a work order on a truck and commit; an ineligible truck is refused (422) with every reason."""
     order = add_order(truck_id, kind, reason, note, on)
-    _commit("truck_id", f"Truck {order.truck.plate} already has an open work order.")
+    db.session.commit()
     return order
 
 
@@ -250,11 +251,12 @@ def bulk_create(county_code, on=None):
         else:
             orders.append(_new_order(truck_id, "install"))
     if orders:
-        db.session.flush()
-        for order in orders:
-            order.number = _number(order)
-        activity.record_many([("create", order, None, None) for order in orders], note=f"bulk create for county {county_code}")
-        _commit("county_code", "Another change opened orders in this county meanwhile; try again.")
+        with race_guard("Another change opened orders in this county meanwhile; try again.", "county_code"):
+            db.session.flush()
+            for order in orders:
+                order.number = _number(order)
+            activity.record_many([("create", order, None, None) for order in orders], note=f"bulk create for county {county_code}")
+            db.session.commit()
         created = [order.id for order in orders]
     return {"created": created, "refused": refused}
 

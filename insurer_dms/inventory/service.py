@@ -6,14 +6,13 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import activity
 from ..catalogue.models import CatalogueEntry
 from ..errors import Conflict, Invalid, NotFound, invalid
 from ..extensions import db
-from ..transactions import commit_or_conflict
+from ..transactions import commit_or_conflict, race_guard
 from ..imports import RowErrors, load_rows
 from ..ledger import service as ledger
 from .models import DEVICE_STATES, Device, DeviceEvent, PurchaseOrder, PurchaseOrderLine
@@ -165,13 +164,10 @@ def create_purchase_order(data):
             PurchaseOrderLine(line_no=i + 1, catalogue_entry_id=line["catalogue_entry_id"], quantity=line["quantity"], unit_price=line["unit_price"])
         )
     db.session.add(po)
-    db.session.flush()
-    activity.record("create", po, after={**activity.snapshot(po), "lines": [activity.snapshot(line) for line in po.lines]})
-    try:
+    with race_guard():  # the number taken at the same moment: "Purchase order ... already exists."
+        db.session.flush()
+        activity.record("create", po, after={**activity.snapshot(po), "lines": [activity.snapshot(line) for line in po.lines]})
         db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(f"Purchase order {number} already exists.", {"number": [f"Purchase order {number} already exists."]})
     return po
 
 
@@ -233,6 +229,7 @@ def _over_receipt_message(line, received, this_receipt):
     )
 
 
+@race_guard()  # a serial, terminal ID or IMEI registered by another receipt at the same moment: 409
 def receive_devices(po, line_id, devices, received_on=None):
     """Register devices received against one line of ``po``; all or nothing; commits."""
     lines = _lock_lines(po, line_id)
@@ -267,6 +264,7 @@ def receive_devices(po, line_id, devices, received_on=None):
     return {"received": len(stored), "by_line": {str(line.line_no): len(stored)}, "device_ids": [d.id for d in stored]}
 
 
+@race_guard()
 def receive_from_file(po, data, filename, received_on=None):
     """Register the devices listed in a CSV/XLSX file against the lines of ``po``; all or nothing; commits."""
     # Read the cells as text first, so bad values and clashes between rows are reported together.
@@ -351,4 +349,4 @@ def _store(po, line, items, received_on, source=None):
 
 def _commit_receipt():
     # A concurrent receipt registered the same serial/terminal ID/IMEI between our check and insert.
-    commit_or_conflict("A device in this receipt was registered at the same time by someone else; nothing was stored.")
+    commit_or_conflict()

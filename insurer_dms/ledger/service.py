@@ -106,11 +106,12 @@ def correct(entry, new_amount, note):
 
 def correct_entry(entry_id, new_amount, note):
     """The operator's correction of one entry; commits; returns the new entry."""
-    from ..transactions import commit_or_conflict
+    from ..transactions import race_guard
 
-    entry = get_entry(entry_id, lock=True)
-    _reversal, replacement = correct(entry, new_amount, note)
-    commit_or_conflict(f"Entry {entry_id} was corrected by someone else at the same time; nothing was saved.", "entry")
+    with race_guard():  # the row lock serialises corrections; the unique reverses_id has the last word, in the check's words
+        entry = get_entry(entry_id, lock=True)
+        _reversal, replacement = correct(entry, new_amount, note)
+        db.session.commit()
     return replacement
 
 

@@ -4,7 +4,7 @@ from sqlalchemy import func, or_, select
 from .. import activity
 from ..errors import Conflict, NotFound, invalid
 from ..extensions import db
-from ..transactions import commit_or_conflict
+from ..transactions import commit_or_conflict, race_guard
 from ..imports import RowErrors, load_rows
 from .models import DataPlan, Sim
 from .schemas import PLAN_ALIASES, DataPlanImportRowSchema
@@ -58,6 +58,7 @@ def _commit_or_conflict():
     commit_or_conflict(DUPLICATE, "code")
 
 
+@race_guard()  # the insert is flushed for the activity entry, before the commit
 def create_plan(data):
     """Add a plan; its name defaults to its code."""
     data = {**data, "name": data.get("name") or data["code"]}
@@ -88,6 +89,7 @@ def update_plan(plan_id, data):
     return plan
 
 
+@race_guard()
 def import_plans(data, filename):
     """Load a plan file: every row valid or nothing stored; rows equal to a stored plan are left alone."""
     errors = RowErrors()

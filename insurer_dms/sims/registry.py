@@ -5,7 +5,7 @@ from sqlalchemy.orm import joinedload
 from .. import activity
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
-from ..transactions import commit_or_conflict
+from ..transactions import commit_or_conflict, race_guard
 from ..imports import RowErrors, load_rows
 from . import service
 from .models import DataPlan, Sim, SimAssignment
@@ -84,10 +84,11 @@ def _plan_problem(plan_id, carrier):
 
 
 def _commit_or_conflict():
-    # A concurrent registration took the ICCID or the number between our check and the insert.
-    commit_or_conflict("Another SIM with this ICCID or terminal number was registered at the same time.", "iccid")
+    # A concurrent registration took the ICCID or the number between our check and the insert: the check's words.
+    commit_or_conflict()
 
 
+@race_guard()  # the insert is flushed for the activity entry, before the commit
 def create_sim(data):
     """Register one SIM; the carrier follows its ICCID, its plan must be of that carrier."""
     errors = {}
@@ -219,6 +220,7 @@ def _check_row(number, values, columns, plans, errors):
             "activated_on": values["activated_on"], "deactivated_on": values["deactivated_on"]}
 
 
+@race_guard()
 def import_sims(data, filename):
     """Register SIMs from a file: every row valid or nothing stored; rows equal to a registered SIM are left alone."""
     errors = RowErrors()
