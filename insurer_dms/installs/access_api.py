@@ -8,6 +8,7 @@ from flask_smorest.fields import Upload
 from ..auth.access import CONTRACTOR, OPS, require
 from ..downloads import csv_response
 from ..extensions import db
+from ..fleet.identifiers import CountyCodeField
 from ..imports import read_upload
 from ..paging import PageArgs, page_schema, paginate
 from ..types import utcnow
@@ -42,7 +43,7 @@ class ConfigSheetSchema(ma.Schema):
 
 
 class ConfigSheetsArgs(ma.Schema):
-    county_code = ma.fields.String(load_default=None, validate=ma.validate.Length(equal=6))
+    county_code = CountyCodeField(load_default=None, metadata={"description": "A GB/T 2260 division code (445102)"})
 
 
 class ConnectionConfirmationSchema(ma.Schema):
@@ -82,7 +83,7 @@ class OnlineStatusFileSchema(ma.Schema):
 
 
 class NeverSeenArgs(PageArgs):
-    county_code = ma.fields.String(load_default=None, validate=ma.validate.Length(equal=6))
+    county_code = CountyCodeField(load_default=None, metadata={"description": "A GB/T 2260 division code (445102)"})
 
 
 class NeverSeenInstallationSchema(ma.Schema):
