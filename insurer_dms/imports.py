@@ -5,8 +5,8 @@ Row numbers are the spreadsheet's: the header is row 1, the first data row is ro
 Every file is bounded before it is parsed, whatever its kind (``Limits``): an upload is read to at most its byte
 limit; an XLSX workbook's zip directory is inspected first (``check_workbook``: the declared uncompressed size of
 all its parts, and each large part's compression ratio, which for an XLSX bomb of identical rows is hundreds to
-one); its first sheet is then streamed a row at a time and reading stops at the first row over the row limit or
-over ``MAX_COLUMNS`` cells, so a directory that lies about sizes (Python's zipfile never inflates a part beyond its
+one); its first sheet is then streamed a row at a time and reading stops at the first row past the row limit (the
+header and ``rows`` more, blank rows included, as the sheet numbers them) or over ``MAX_COLUMNS`` cells, so a directory that lies about sizes (Python's zipfile never inflates a part beyond its
 declared size anyway, and its CRC check then fails) or a sheet that declares a million empty rows cannot run away.
 A CSV file is counted the same way while it is read.
 """
@@ -60,8 +60,8 @@ def _refuse(message):
 
 
 def too_many_rows(limit):
-    return _refuse(_l("The file has more than %(limit)s data rows; at most %(limit)s are read from one file. "
-                      "Split it into smaller files.", limit=f"{limit:,}"))
+    return _refuse(_l("The file has more than %(limit)s rows after its header; at most %(limit)s are read from one "
+                      "file. Split it into smaller files.", limit=f"{limit:,}"))
 
 
 def check_workbook(data, limits):
@@ -91,8 +91,8 @@ def check_workbook(data, limits):
 
 def xlsx_rows(data, limits):
     """The first sheet's rows as tuples of typed values, checked (``check_workbook``) before it is opened and cut off
-    at the first data row over ``limits.rows`` (blank rows are not counted) or over ``MAX_COLUMNS`` cells. Rows are
-    padded to the header's width."""
+    at the first row past the header and ``limits.rows`` more (rows as the sheet numbers them: blank ones count) or
+    over ``MAX_COLUMNS`` cells. Rows are padded to the header's width."""
     check_workbook(data, limits)
     from openpyxl import load_workbook
 
@@ -100,18 +100,12 @@ def xlsx_rows(data, limits):
         sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         # The sheet's own <dimension> would make openpyxl pad every row to its width (A1:XFD1048576: 16,384 cells).
         sheet.reset_dimensions()
-        rows = sheet.iter_rows(values_only=True)
-        filled = 0
-        for number, row in enumerate(rows, start=1):
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > limits.rows + 1 or number > XLSX_MAX_ROW_NUMBER:  # the header and limits.rows rows
+                raise too_many_rows(limits.rows)
             if len(row) > MAX_COLUMNS:
                 raise _refuse(_l("Row %(row)s has more than %(limit)s cells; at most %(limit)s columns are read.",
                                  row=number, limit=MAX_COLUMNS))
-            if number > XLSX_MAX_ROW_NUMBER:
-                raise too_many_rows(limits.rows)
-            if any(value is not None and value != "" for value in row):
-                filled += 1
-                if filled > limits.rows + 1:  # the header and limits.rows data rows
-                    raise too_many_rows(limits.rows)
             if number == 1:
                 width = len(row)
             elif len(row) < width:  # as wide as the header at least, as the sheet's own dimension would make it
@@ -124,17 +118,15 @@ def xlsx_rows(data, limits):
 
 
 def csv_rows(text, limits):
-    """``csv.reader`` rows of ``text``, cut off at the first data row over ``limits.rows`` or ``MAX_COLUMNS``."""
-    filled = 0
+    """``csv.reader`` rows of ``text``, cut off at the first row past the header and ``limits.rows`` more (blank ones
+    count) or over ``MAX_COLUMNS`` cells."""
     try:
         for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+            if number > limits.rows + 1:
+                raise too_many_rows(limits.rows)
             if len(row) > MAX_COLUMNS:
                 raise _refuse(_l("Row %(row)s has more than %(limit)s cells; at most %(limit)s columns are read.",
                                  row=number, limit=MAX_COLUMNS))
-            if any(row):
-                filled += 1
-                if filled > limits.rows + 1:
-                    raise too_many_rows(limits.rows)
             yield row
     except csv.Error as err:  # an unclosed quote swallowing the file, a field over csv.field_size_limit()
         raise Invalid(_l("The file is not a readable CSV file."), {"file": [str(err)[:200]]})
