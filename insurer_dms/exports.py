@@ -19,7 +19,8 @@ regulator's copy of a published audit as ``=HYPERLINK("http://x.example/","Click
   a cost report's amounts into text that no longer sums. The exemption goes by the Python type, never by what a
   text looks like: a number that arrives as text (``"-12.50"``) is prefixed like any text, so a report hands its
   amounts over as Decimal, not formatted.
-* **Dates and datetimes** are date cells in XLSX and ISO 8601 in CSV; ``None`` is an empty cell.
+* **Dates and datetimes** are date cells in XLSX (an aware time as the time in Asia/Shanghai: Excel has no time
+  zones) and ISO 8601 in CSV; booleans are boolean cells; ``None`` is an empty cell.
 
 Sheets are written with openpyxl's write-only workbook, a row at a time, so a long export streams.
 """
@@ -30,8 +31,10 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable
+from zoneinfo import ZoneInfo
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 _NUMBER_TYPES = (int, float, Decimal)
 # What XML 1.0 cannot carry (openpyxl's ILLEGAL_CHARACTERS_RE).
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -124,7 +127,9 @@ def xlsx_cell(sheet, value, number_format=None, font=None):
     if isinstance(value, str):
         value = _NOT_XML.sub("\ufffd", value)
         quote = value.startswith(FORMULA_TRIGGERS)
-    elif value is not None and not is_number(value) and not isinstance(value, (dt.date, dt.datetime, dt.time)):
+    elif isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(LOCAL_TZ).replace(tzinfo=None)  # Excel has no time zones: the time in Chaozhou
+    elif value is not None and not isinstance(value, (bool, *_NUMBER_TYPES, dt.date, dt.time)):
         value = _NOT_XML.sub("\ufffd", str(value))
     cell = WriteOnlyCell(sheet, value)
     if isinstance(value, str):

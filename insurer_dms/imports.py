@@ -92,7 +92,7 @@ def check_workbook(data, limits):
 def xlsx_rows(data, limits):
     """The first sheet's rows as tuples of typed values, checked (``check_workbook``) before it is opened and cut off
     at the first row past the header and ``limits.rows`` more (rows as the sheet numbers them: blank ones count) or
-    over ``MAX_COLUMNS`` cells. Rows are padded to the header's width."""
+    over ``MAX_COLUMNS`` cells. Rows are as wide as the header, wider only by cells that hold something."""
     check_workbook(data, limits)
     from openpyxl import load_workbook
 
@@ -108,8 +108,13 @@ def xlsx_rows(data, limits):
                                  row=number, limit=MAX_COLUMNS))
             if number == 1:
                 width = len(row)
-            elif len(row) < width:  # as wide as the header at least, as the sheet's own dimension would make it
+            elif len(row) < width:  # as wide as the header, as the sheet's own dimension would have made it
                 row = (*row, *(None,) * (width - len(row)))
+            elif len(row) > width and row[-1] is None:  # empty (styled) cells past the header's last column
+                end = len(row)
+                while end > width and row[end - 1] is None:
+                    end -= 1
+                row = row[:end]
             yield row
     except Invalid:
         raise

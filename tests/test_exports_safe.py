@@ -101,6 +101,13 @@ def test_numbers_stay_numbers_and_a_negative_amount_is_not_quoted():
     assert (error.value, error.data_type) == ("#REF!", "s")  # text, never an error value
 
 
+def test_an_aware_time_is_written_as_the_time_in_chaozhou_and_a_boolean_as_a_boolean():
+    moment = dt.datetime(2026, 9, 1, 2, 30, tzinfo=dt.timezone.utc)
+    (cells,) = xlsx_values(exports.xlsx_bytes([exports.Sheet("Times", [[moment, True]])])).values()
+    assert cells[0][0].value == dt.datetime(2026, 9, 1, 10, 30) and (cells[0][1].value, cells[0][1].data_type) == (True, "b")
+    assert exports.csv_cell(moment) == "2026-09-01T02:30:00+00:00"
+
+
 def test_characters_xml_cannot_hold_do_not_break_the_workbook():
     (cells,) = xlsx_values(exports.xlsx_bytes([exports.Sheet("A/B:C*?[x]", [["PDAA\x01\x0b1"]])])).values()
     assert cells[0][0].value == "PDAA\ufffd\ufffd1"

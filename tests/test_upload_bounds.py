@@ -14,6 +14,7 @@ import zipfile
 import pytest
 
 from insurer_dms.extensions import db
+from insurer_dms.imports import Limits, xlsx_rows
 from tests import audit_query_factories as aq
 from tests import install_factories as inst
 from tests.factories import HEADERS_EN, catalogue_rows, make_po, upload
@@ -194,8 +195,12 @@ def test_a_sheet_declaring_the_whole_grid_is_read_as_wide_as_its_cells(app, ops)
     """A <dimension> of A1:XFD1048576 would make openpyxl pad every row to 16,384 cells; the rows are read as they are."""
     rows = catalogue_rows(2)
     cells = lambda values: "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in values)  # noqa: E731
-    sheet = "".join(f"<row>{cells(r)}</row>" for r in [HEADERS_EN, *rows]).encode()
-    resp = upload(ops, "/api/catalogue/import", workbook([sheet], head='<dimension ref="A1:XFD1048576"/>'), "grid.xlsx")
+    styled = '<c r="Z{n}" s="0"/>'  # an empty cell past the header's last column: not a column of the row
+    sheet = "".join(f"<row r=\"{n}\">{cells(r)}{styled.format(n=n) if n > 1 else ''}</row>"
+                    for n, r in enumerate([HEADERS_EN, *rows], start=1)).encode()
+    data = workbook([sheet], head='<dimension ref="A1:XFD1048576"/>')
+    assert [len(row) for row in xlsx_rows(data, Limits(rows=10, xlsx_bytes=1 << 20, ratio=100))] == [len(HEADERS_EN)] * 3
+    resp = upload(ops, "/api/catalogue/import", data, "grid.xlsx")
     assert resp.status_code == 201, resp.json
 
 
