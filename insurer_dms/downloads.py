@@ -52,7 +52,8 @@ def content_disposition(filename, disposition="attachment"):
 
 def file_response(data, filename, mimetype, headers=None):
     """A download of ``data`` named ``filename``; ``headers`` are added as they are."""
-    return Response(data, mimetype=mimetype, headers={"Content-Disposition": content_disposition(filename), **(headers or {})})
+    headers = {"Content-Disposition": content_disposition(filename), **(headers or {})}
+    return Response(data, mimetype=mimetype, headers=headers)
 
 
 def csv_response(data, filename):

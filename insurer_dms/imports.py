@@ -6,9 +6,10 @@ Every file is bounded before it is parsed, whatever its kind (``Limits``): an up
 limit; an XLSX workbook's zip directory is inspected first (``check_workbook``: the declared uncompressed size of
 all its parts, and each large part's compression ratio, which for an XLSX bomb of identical rows is hundreds to
 one); its first sheet is then streamed a row at a time and reading stops at the first row past the row limit (the
-header and ``rows`` more, blank rows included, as the sheet numbers them) or over ``MAX_COLUMNS`` cells, so a directory that lies about sizes (Python's zipfile never inflates a part beyond its
-declared size anyway, and its CRC check then fails) or a sheet that declares a million empty rows cannot run away.
-A CSV file is counted the same way while it is read.
+header and ``rows`` more, blank rows included, as the sheet numbers them) or wider than ``MAX_COLUMNS`` cells. So a
+directory that lies about sizes (Python's zipfile never inflates a part beyond its declared size anyway, and its CRC
+check then fails) or a sheet that numbers its rows in the billions cannot run away. A CSV file is counted the same
+way while it is read.
 """
 import csv
 import datetime as dt
@@ -31,8 +32,8 @@ RATIO_GRACE_BYTES = 1 << 20  # parts smaller than this uncompressed are never re
 
 @dataclass(frozen=True)
 class Limits:
-    """How much of a file an import reads: data rows, and for XLSX the declared uncompressed size of all its parts
-    and the largest compression ratio of a part (uncompressed / compressed)."""
+    """How much of a file an import reads: rows after the header, and for XLSX the declared uncompressed size of all
+    its parts and the largest compression ratio of a part (uncompressed / compressed)."""
 
     rows: int
     xlsx_bytes: int

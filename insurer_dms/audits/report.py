@@ -196,9 +196,9 @@ def render_xlsx(report):
     findings = [Heading([both(label) for label, _key, _kind in FINDING_COLUMNS])]
     findings += [[finding[key] for _label, key, _kind in FINDING_COLUMNS] for finding in report["findings"]]
     cohort = [Heading([both(label) for label in COHORT_TABLE]), *_typed(cohort_rows(report))]
+    formats = {i: NUMBER_FORMATS[kind] for i, (_label, _key, kind) in enumerate(FINDING_COLUMNS) if kind in NUMBER_FORMATS}
     return xlsx_bytes([
         Sheet("Summary", summary, widths={"A": 44, "B": 30}),
-        Sheet("Findings", findings, freeze="B2",
-              formats={i: NUMBER_FORMATS[kind] for i, (_l, _k, kind) in enumerate(FINDING_COLUMNS) if kind in NUMBER_FORMATS}),
+        Sheet("Findings", findings, freeze="B2", formats=formats),
         Sheet("Cohort", cohort, decimal_format="0.0000", widths={"A": 44}),
     ])
