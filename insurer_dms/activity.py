@@ -4,6 +4,7 @@ import decimal
 import enum
 
 from flask import has_request_context
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -58,6 +59,8 @@ def jsonable(value):
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, LazyString):  # a message id carried by a domain error: its text
+        return str(value)
     return value
 
 

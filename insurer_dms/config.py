@@ -71,6 +71,15 @@ def from_environment():
         "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", 10 * 1024 * 1024)),
         "PHOTO_CONTENT_TYPES": ("image/jpeg", "image/png"),
         "UPLOAD_URL_SECONDS": int(os.environ.get("UPLOAD_URL_SECONDS", 900)),
+        # Files bounded before they are parsed (imports.Limits): the catalogue, policy, SIM, plan, device,
+        # road-check and online-status files; a carrier's XLSX statement; any XLSX part packed tighter than
+        # XLSX_MAX_RATIO to 1 (Apache POI's default too) is refused from the zip directory alone.
+        "IMPORT_MAX_BYTES": int(os.environ.get("IMPORT_MAX_BYTES", 5 * 1024 * 1024)),
+        "IMPORT_MAX_ROWS": int(os.environ.get("IMPORT_MAX_ROWS", 100_000)),
+        "IMPORT_XLSX_MAX_BYTES": int(os.environ.get("IMPORT_XLSX_MAX_BYTES", 100 * 1024 * 1024)),
+        "STATEMENT_XLSX_MAX_ROWS": int(os.environ.get("STATEMENT_XLSX_MAX_ROWS", 200_000)),
+        "STATEMENT_XLSX_MAX_BYTES": int(os.environ.get("STATEMENT_XLSX_MAX_BYTES", 256 * 1024 * 1024)),
+        "XLSX_MAX_RATIO": int(os.environ.get("XLSX_MAX_RATIO", 100)),
         # The provincial supervision platform the devices report to (数据接入)
         "PLATFORM_HOST": os.environ.get("PLATFORM_HOST", "gdzdaq.example.gov.cn"),
         "PLATFORM_PORT": int(os.environ.get("PLATFORM_PORT", 7611)),

@@ -3,15 +3,14 @@
 The fleet comes in as a policy-system export and the catalogue as a tender-catalogue file, so
 ``demo load`` exercises the import rules end to end.
 """
-import csv
 import datetime as dt
-import io
 import random
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from .exports import csv_bytes
 from .extensions import db
 from .luhn import check_digit
 from .types import utcnow
@@ -54,11 +53,7 @@ PURCHASES = (
 
 
 def _catalogue_csv():
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CATALOGUE_HEADERS)
-    writer.writerows(CATALOGUE)
-    return out.getvalue().encode("utf-8")
+    return csv_bytes([CATALOGUE_HEADERS, *CATALOGUE], bom=False)
 
 
 def _fleet_rows(trucks, rng, today):
@@ -230,11 +225,8 @@ def _sim_bill(rng, today):
         rows.append([_iccid(900_000 + n), f"1440{900_000 + n:09d}", period, 512_000, 2, "20.00", "0.00", "20.00"])
     if rows:
         rows.append(list(rows[0]))  # billed twice
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(("ICCID", "号码", "账期", "使用流量(KB)", "短信(条)", "套餐费(元)", "超套费(元)", "合计(元)"))
-    writer.writerows(rows)
-    statement, _ = ingest_statement(out.getvalue().encode("utf-8-sig"), f"statement-china_mobile-{period}.csv", "china_mobile")
+    data = csv_bytes([("ICCID", "号码", "账期", "使用流量(KB)", "短信(条)", "套餐费(元)", "超套费(元)", "合计(元)"), *rows])
+    statement, _ = ingest_statement(data, f"statement-china_mobile-{period}.csv", "china_mobile")
     return statement
 
 

@@ -1,17 +1,141 @@
 """Reading CSV and XLSX files with header aliases; all-or-nothing loading with an error per bad row.
 
 Row numbers are the spreadsheet's: the header is row 1, the first data row is row 2.
+
+Every file is bounded before it is parsed, whatever its kind (``Limits``): an upload is read to at most its byte
+limit; an XLSX workbook's zip directory is inspected first (``check_workbook``: the declared uncompressed size of
+all its parts, and each large part's compression ratio, which for an XLSX bomb of identical rows is hundreds to
+one); its first sheet is then streamed a row at a time and reading stops at the first row past the row limit (the
+header and ``rows`` more, blank rows included, as the sheet numbers them) or wider than ``MAX_COLUMNS`` cells. So a
+directory that lies about sizes (Python's zipfile never inflates a part beyond its declared size anyway, and its CRC
+check then fails) or a sheet that numbers its rows in the billions cannot run away. A CSV file is counted the same
+way while it is read.
 """
 import csv
 import datetime as dt
 import io
+import zipfile
 from dataclasses import dataclass, field
 
 import marshmallow as ma
+from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from .errors import ImportFailed, Invalid
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx")
+MAX_COLUMNS = 256  # cells in a row of any import; the widest file we read has about 25 columns
+XLSX_MAX_ROW_NUMBER = 1_048_576  # what an XLSX sheet can hold; a row number beyond it is a forged file
+XLSX_MAX_PARTS = 10_000  # files inside a workbook; a real one has a dozen
+RATIO_GRACE_BYTES = 1 << 20  # parts smaller than this uncompressed are never refused for their ratio
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of a file an import reads: rows after the header, and for XLSX the declared uncompressed size of all
+    its parts and the largest compression ratio of a part (uncompressed / compressed)."""
+
+    rows: int
+    xlsx_bytes: int
+    ratio: int
+
+    @classmethod
+    def imports(cls):
+        """The limits of the catalogue, policy, SIM, plan, device, road-check and online-status files."""
+        config = current_app.config
+        return cls(config["IMPORT_MAX_ROWS"], config["IMPORT_XLSX_MAX_BYTES"], config["XLSX_MAX_RATIO"])
+
+    @classmethod
+    def statements(cls):
+        """The limits of a carrier's XLSX statement (a CSV statement has its own, in the line loop)."""
+        config = current_app.config
+        return cls(config["STATEMENT_XLSX_MAX_ROWS"], config["STATEMENT_XLSX_MAX_BYTES"], config["XLSX_MAX_RATIO"])
+
+
+def _mb(size):
+    return f"{size / (1 << 20):,.0f}" if size >= 1 << 20 else f"{size / (1 << 20):,.2f}"
+
+
+def _refuse(message):
+    return Invalid(message, {"file": [message]})
+
+
+def too_many_rows(limit):
+    return _refuse(_l("The file has more than %(limit)s rows after its header; at most %(limit)s are read from one "
+                      "file. Split it into smaller files.", limit=f"{limit:,}"))
+
+
+def check_workbook(data, limits):
+    """Refuse an XLSX file from its zip directory alone, before anything is inflated: too many parts, a declared
+    uncompressed size over ``limits.xlsx_bytes``, or a part compressed more than ``limits.ratio`` to one."""
+    if not data.startswith(b"PK"):
+        raise Invalid(_l("The file is not an XLSX workbook."), {"file": [_l("Not an XLSX workbook.")]})
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            parts = book.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as err:
+        raise Invalid(_l("The XLSX workbook cannot be opened."), {"file": [str(err)[:200]]})
+    if len(parts) > XLSX_MAX_PARTS:
+        raise _refuse(_l("The XLSX workbook holds %(count)s files; a workbook of at most %(limit)s is read.",
+                         count=f"{len(parts):,}", limit=f"{XLSX_MAX_PARTS:,}"))
+    total = sum(part.file_size for part in parts)
+    if total > limits.xlsx_bytes:
+        raise _refuse(_l("The XLSX workbook unpacks to %(size)s MB; at most %(limit)s MB is read from one file.",
+                         size=_mb(total), limit=_mb(limits.xlsx_bytes)))
+    for part in parts:
+        if part.file_size > RATIO_GRACE_BYTES and part.file_size > limits.ratio * max(part.compress_size, 1):
+            raise _refuse(_l("The XLSX workbook is compressed %(ratio)s to 1 (%(part)s); at most %(limit)s to 1 is "
+                             "read, as no real sheet packs that tightly.",
+                             ratio=f"{part.file_size // max(part.compress_size, 1):,}", part=part.filename[:100],
+                             limit=limits.ratio))
+
+
+def xlsx_rows(data, limits):
+    """The first sheet's rows as tuples of typed values, checked (``check_workbook``) before it is opened and cut off
+    at the first row past the header and ``limits.rows`` more (rows as the sheet numbers them: blank ones count) or
+    over ``MAX_COLUMNS`` cells. Rows are as wide as the header, wider only by cells that hold something."""
+    check_workbook(data, limits)
+    from openpyxl import load_workbook
+
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        # The sheet's own <dimension> would make openpyxl pad every row to its width (A1:XFD1048576: 16,384 cells).
+        sheet.reset_dimensions()
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > limits.rows + 1 or number > XLSX_MAX_ROW_NUMBER:  # the header and limits.rows rows
+                raise too_many_rows(limits.rows)
+            if len(row) > MAX_COLUMNS:
+                raise _refuse(_l("Row %(row)s has more than %(limit)s cells; at most %(limit)s columns are read.",
+                                 row=number, limit=MAX_COLUMNS))
+            if number == 1:
+                width = len(row)
+            elif len(row) < width:  # as wide as the header, as the sheet's own dimension would have made it
+                row = (*row, *(None,) * (width - len(row)))
+            elif len(row) > width and row[-1] is None:  # empty (styled) cells past the header's last column
+                end = len(row)
+                while end > width and row[end - 1] is None:
+                    end -= 1
+                row = row[:end]
+            yield row
+    except Invalid:
+        raise
+    except Exception as err:  # openpyxl raises many types for a damaged zip or sheet
+        raise Invalid(_l("The XLSX workbook cannot be opened."), {"file": [str(err)[:200]]})
+
+
+def csv_rows(text, limits):
+    """``csv.reader`` rows of ``text``, cut off at the first row past the header and ``limits.rows`` more (blank ones
+    count) or over ``MAX_COLUMNS`` cells."""
+    try:
+        for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+            if number > limits.rows + 1:
+                raise too_many_rows(limits.rows)
+            if len(row) > MAX_COLUMNS:
+                raise _refuse(_l("Row %(row)s has more than %(limit)s cells; at most %(limit)s columns are read.",
+                                 row=number, limit=MAX_COLUMNS))
+            yield row
+    except csv.Error as err:  # an unclosed quote swallowing the file, a field over csv.field_size_limit()
+        raise Invalid(_l("The file is not a readable CSV file."), {"file": [str(err)[:200]]})
 
 
 def _norm(header):
@@ -40,21 +164,14 @@ def _decode(data):
     raise Invalid("The file is neither UTF-8 nor GB18030 text.", {"file": ["Unreadable text encoding."]})
 
 
-def read_table(data, filename):
-    """Return (headers, [(row_number, [cells])]) from CSV or XLSX bytes."""
+def read_table(data, filename, limits=None):
+    """Return (headers, [(row_number, [cells])]) from CSV or XLSX bytes, within ``limits`` (``Limits.imports()``)."""
     name = (filename or "").lower()
+    limits = limits or Limits.imports()
     if name.endswith(".xlsx"):
-        if not data.startswith(b"PK"):
-            raise Invalid("The file is not an XLSX workbook.", {"file": ["Not an XLSX workbook."]})
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-        except Exception as err:  # openpyxl raises many types for a damaged zip
-            raise Invalid("The XLSX workbook cannot be opened.", {"file": [str(err)[:200]]})
-        rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        rows = [[_cell(v) for v in row] for row in xlsx_rows(data, limits)]
     elif name.endswith(".csv"):
-        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(_decode(data)))]
+        rows = [[c.strip() for c in row] for row in csv_rows(_decode(data), limits)]
     else:
         raise Invalid("Upload a .csv or .xlsx file.", {"file": ["Only .csv and .xlsx files are accepted."]})
     if not rows:
@@ -138,13 +255,16 @@ def load_rows(data, filename, schema, aliases, required=None, errors=None):
     return loaded
 
 
-def read_upload(file_storage, max_bytes=5 * 1024 * 1024):
-    """Bytes and filename of an uploaded import file, refusing other types and oversize files."""
+def read_upload(file_storage, max_bytes=None):
+    """Bytes and filename of an uploaded import file, refusing other types and oversize files (``max_bytes``,
+    else ``IMPORT_MAX_BYTES``); reads at most one byte over the limit."""
+    if max_bytes is None:
+        max_bytes = current_app.config["IMPORT_MAX_BYTES"]
     if file_storage is None or not file_storage.filename:
         raise Invalid("Choose a file to upload.", {"file": ["A file is required."]})
     if not file_storage.filename.lower().endswith(ALLOWED_SUFFIXES):
         raise Invalid("Upload a .csv or .xlsx file.", {"file": ["Only .csv and .xlsx files are accepted."]})
     data = file_storage.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise Invalid("The file is too large.", {"file": [f"At most {max_bytes // (1024 * 1024)} MB."]})
+        raise Invalid(_l("The file is too large."), {"file": [_l("At most %(mb)s MB.", mb=_mb(max_bytes))]})
     return data, file_storage.filename

@@ -1,9 +1,8 @@
 """REST API for reviewers' queries on audit findings: raise (reviewer), answer (operations), close (reviewer)."""
 from functools import partial
-from urllib.parse import quote
 
 import marshmallow as ma
-from flask import Response, request, url_for
+from flask import request, url_for
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -11,6 +10,7 @@ from flask_smorest.fields import Upload
 
 from .. import fields
 from ..auth.access import OPS, REVIEWER, require
+from ..downloads import file_response
 from ..paging import PageArgs, page_schema, paginate_filtered
 from . import queries
 from .models import QUERY_STATES
@@ -139,7 +139,4 @@ class QueryAttachment(MethodView):
     def get(self, query_id):
         """Download the attachment of an answer (its SHA-256 in the ETag)."""
         data, content_type, filename, digest = queries.attachment(current_user, query_id)
-        ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-        disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-        return Response(data, mimetype=content_type, headers={"Content-Disposition": disposition, "ETag": f'"{digest}"',
-                                                              "Cache-Control": "private, no-cache"})
+        return file_response(data, filename, content_type, {"ETag": f'"{digest}"', "Cache-Control": "private, no-cache"})

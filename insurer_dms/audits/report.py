@@ -1,12 +1,13 @@
 """A published audit's report: its content frozen at publishing, rendered to CSV and XLSX (the PDF: report_pdf).
 
 The files are bilingual (English / 简体中文) so that one frozen file serves the insurer and the regulator alike;
-amounts are CNY with 2 decimals, coefficients with 4, times in Asia/Shanghai.
+amounts are CNY with 2 decimals, coefficients with 4, times in Asia/Shanghai. Every cell goes through
+``insurer_dms.exports`` when the files are made at publishing (a policy number that looks like a formula is text).
 """
-import csv
-import io
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from ..exports import Heading, Sheet, csv_bytes, xlsx_bytes
 from .decomposition import AUTONOMOUS_ROSE, RESIDUAL_OVER_TOLERANCE, policy_figures
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -154,27 +155,28 @@ def cohort_rows(report, languages=2):
 # ---------------------------------------------------------------- CSV
 
 
+def _number(text):
+    """A summary figure (stored as text in the run's JSON summary) as the Decimal it is; None when absent."""
+    return None if text in (None, "") else Decimal(str(text))
+
+
+def _typed(rows):
+    """The rows of a summary table with their last figure (an amount or a mean) as a Decimal."""
+    return [row[:-1] + [_number(row[-1])] for row in rows]
+
+
 def render_csv(report):
     """The report as one CSV (UTF-8 with BOM, for Excel): the summary, the tables, then every finding."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([both(TITLE)])
-    writer.writerows(summary_rows(report))
-    for title, header, rows in (
+    rows = [[both(TITLE)], *summary_rows(report)]
+    for title, header, table in (
         (("Per county", "分区县"), COUNTY_TABLE, county_rows(report)),
         (("Per product", "分险种"), PRODUCT_TABLE, product_rows(report)),
         (("Cohort comparison", "对照组比较"), COHORT_TABLE, cohort_rows(report)),
     ):
-        writer.writerow([])
-        writer.writerow([both(title)])
-        writer.writerow([both(label) for label in header])
-        writer.writerows(rows)
-    writer.writerow([])
-    writer.writerow([both(("Findings", "发现问题"))])
-    writer.writerow([both(label) for label, _key, _kind in FINDING_COLUMNS])
-    for finding in report["findings"]:
-        writer.writerow([finding[key] for _label, key, _kind in FINDING_COLUMNS])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        rows += [[], [both(title)], [both(label) for label in header], *_typed(table)]
+    rows += [[], [both(("Findings", "发现问题"))], [both(label) for label, _key, _kind in FINDING_COLUMNS]]
+    rows += [[finding[key] for _label, key, _kind in FINDING_COLUMNS] for finding in report["findings"]]
+    return csv_bytes(rows)
 
 
 # ---------------------------------------------------------------- XLSX
@@ -183,56 +185,20 @@ def render_csv(report):
 NUMBER_FORMATS = {"money": "0.00", "coefficient": "0.0000"}
 
 
-def _header(sheet, labels):
-    from openpyxl.styles import Font
-
-    sheet.append([both(label) for label in labels])
-    for cell in sheet[sheet.max_row]:
-        cell.font = Font(bold=True)
-
-
 def render_xlsx(report):
     """The report as a workbook with the sheets Summary, Findings and Cohort."""
-    from decimal import Decimal
-
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    summary = workbook.active
-    summary.title = "Summary"
-    summary.append([both(TITLE)])
-    summary["A1"].font = Font(bold=True, size=14)
-    for label, value in summary_rows(report):
-        summary.append([label, value])
+    summary = [Heading([both(TITLE)], size=14), *[[label, value] for label, value in summary_rows(report)]]
     for title, header, rows in (
         (("Per county", "分区县"), COUNTY_TABLE, county_rows(report)),
         (("Per product", "分险种"), PRODUCT_TABLE, product_rows(report)),
     ):
-        summary.append([])
-        summary.append([both(title)])
-        _header(summary, header)
-        for row in rows:
-            summary.append(row[:-1] + [Decimal(row[-1])])
-            summary.cell(summary.max_row, len(row)).number_format = "0.00"
-    summary.column_dimensions["A"].width = 44
-    summary.column_dimensions["B"].width = 30
-
-    findings = workbook.create_sheet("Findings")
-    _header(findings, [label for label, _key, _kind in FINDING_COLUMNS])
-    for finding in report["findings"]:
-        findings.append([finding[key] for _label, key, _kind in FINDING_COLUMNS])
-        for column, (_label, _key, kind) in enumerate(FINDING_COLUMNS, start=1):
-            if kind in NUMBER_FORMATS:
-                findings.cell(findings.max_row, column).number_format = NUMBER_FORMATS[kind]
-    findings.freeze_panes = "B2"
-
-    cohort = workbook.create_sheet("Cohort")
-    _header(cohort, COHORT_TABLE)
-    for row in cohort_rows(report):
-        cohort.append(row[:-1] + [Decimal(row[-1]) if row[-1] != "" else None])
-        cohort.cell(cohort.max_row, len(row)).number_format = "0.0000"
-    cohort.column_dimensions["A"].width = 44
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+        summary += [[], [both(title)], Heading([both(label) for label in header]), *_typed(rows)]
+    findings = [Heading([both(label) for label, _key, _kind in FINDING_COLUMNS])]
+    findings += [[finding[key] for _label, key, _kind in FINDING_COLUMNS] for finding in report["findings"]]
+    cohort = [Heading([both(label) for label in COHORT_TABLE]), *_typed(cohort_rows(report))]
+    formats = {i: NUMBER_FORMATS[kind] for i, (_label, _key, kind) in enumerate(FINDING_COLUMNS) if kind in NUMBER_FORMATS}
+    return xlsx_bytes([
+        Sheet("Summary", summary, widths={"A": 44, "B": 30}),
+        Sheet("Findings", findings, freeze="B2", formats=formats),
+        Sheet("Cohort", cohort, decimal_format="0.0000", widths={"A": 44}),
+    ])

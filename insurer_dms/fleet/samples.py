@@ -1,10 +1,9 @@
 """Realistic policy-system export rows for Chaozhou (demo data and tests), written as CSV or XLSX."""
-import csv
 import datetime as dt
-import io
 import random
 from decimal import ROUND_HALF_UP, Decimal
 
+from ..exports import Sheet, csv_bytes, xlsx_bytes
 from .identifiers import make_credit_code, make_vin
 
 HEADERS = (
@@ -89,30 +88,18 @@ class ExportBuilder:
 
 def to_csv(rows, headers=HEADERS):
     """UTF-8 CSV bytes with a BOM, as Excel writes it."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(headers), extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8-sig")
+    return csv_bytes([list(headers), *([row.get(h, "") for h in headers] for row in rows)])
 
 
 def to_xlsx(rows, headers=HEADERS):
     """XLSX bytes; numbers and dates stored as typed cells, as a policy system would."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.append(list(headers))
-    for row in rows:
-        cells = []
+    def cells(row):
         for h in headers:
             value = row.get(h, "")
             if h == "总质量(kg)" and value != "":
                 value = int(value)
             elif h in ("起保日期", "终保日期") and value:
                 value = dt.date.fromisoformat(value)
-            cells.append(value)
-        sheet.append(cells)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+            yield value
+
+    return xlsx_bytes([Sheet("Sheet", [list(headers), *(list(cells(row)) for row in rows)])])

@@ -1,7 +1,5 @@
 """Data access to the provincial platform: configuration sheets, connection confirmation, online-status imports."""
-import csv
 import datetime as dt
-import io
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -10,6 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import activity
 from ..errors import Conflict, Invalid, NotFound, invalid
+from ..exports import csv_bytes
 from ..extensions import db
 from ..imports import read_table
 from ..inventory.models import Device
@@ -140,12 +139,9 @@ def _local(moment):
 
 def config_sheet_csv(installations):
     """CSV bytes, one configuration sheet per row (UTF-8 with BOM so spreadsheet programs show the plates)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([title for _key, title in SHEET_FIELDS])
-    for sheet in config_sheets(installations):
-        writer.writerow([_local(sheet[k]) if k == "installed_at" else ("" if sheet[k] is None else sheet[k]) for k, _t in SHEET_FIELDS])
-    return out.getvalue().encode("utf-8-sig")
+    rows = [[_local(sheet[k]) if k == "installed_at" else sheet[k] for k, _t in SHEET_FIELDS]
+            for sheet in config_sheets(installations)]
+    return csv_bytes([[title for _key, title in SHEET_FIELDS], *rows])
 
 
 # ---------------------------------------------------------------- connection

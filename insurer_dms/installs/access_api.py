@@ -9,6 +9,7 @@ from .. import fields
 from ..auth.access import CONTRACTOR, OPS, require
 from ..downloads import csv_response
 from ..extensions import db
+from ..fleet.identifiers import CountyCodeField
 from ..imports import read_upload
 from ..paging import PageArgs, page_schema, paginate
 from ..types import utcnow
@@ -43,7 +44,7 @@ class ConfigSheetSchema(ma.Schema):
 
 
 class ConfigSheetsArgs(ma.Schema):
-    county_code = fields.String(load_default=None, validate=ma.validate.Length(equal=6))
+    county_code = CountyCodeField(load_default=None, metadata={"description": "A GB/T 2260 division code (445102)"})
 
 
 class ConnectionConfirmationSchema(ma.Schema):
@@ -83,7 +84,7 @@ class OnlineStatusFileSchema(ma.Schema):
 
 
 class NeverSeenArgs(PageArgs):
-    county_code = fields.String(load_default=None, validate=ma.validate.Length(equal=6))
+    county_code = CountyCodeField(load_default=None, metadata={"description": "A GB/T 2260 division code (445102)"})
 
 
 class NeverSeenInstallationSchema(ma.Schema):

@@ -101,8 +101,8 @@ def sniff_type(data):
     try:
         with Image.open(io.BytesIO(data)) as image:
             fmt = image.format
-    except (UnidentifiedImageError, OSError, ValueError):
-        return None
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None  # DecompressionBombError: a header declaring more pixels than Pillow will ever decode
     return kind if {"image/jpeg": "JPEG", "image/png": "PNG"}[kind] == fmt else None
 
 
@@ -114,7 +114,7 @@ def exif_captured_at(data):
         with Image.open(io.BytesIO(data)) as image:
             exif = image.getexif()
             sub = exif.get_ifd(EXIF_IFD)
-    except (OSError, ValueError, SyntaxError):
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
     raw = sub.get(DATETIME_ORIGINAL)
     if not isinstance(raw, str):

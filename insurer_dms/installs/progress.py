@@ -12,14 +12,13 @@ the day, by the truck's county):
 - ``days_left``: days from the day to PROGRAMME_DEADLINE, negative once past.
 One grouped query, whatever the fleet's size.
 """
-import csv
 import datetime as dt
-import io
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import and_, case, distinct, exists, func, or_, select
 
+from ..exports import csv_bytes
 from ..extensions import db
 from ..fleet.identifiers import CHAOZHOU_DIVISIONS
 from ..fleet.models import Policy, Truck
@@ -96,9 +95,4 @@ CSV_HEADERS = ("County code", "County", "Insured heavy trucks", "Orders open", "
 
 def progress_csv(report):
     """The report as CSV bytes (UTF-8 with BOM), the total last."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADERS)
-    for row in [*report["counties"], report["total"]]:
-        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
-    return out.getvalue().encode("utf-8-sig")
+    return csv_bytes([CSV_HEADERS, *([row[c] for c in CSV_COLUMNS] for row in [*report["counties"], report["total"]])])

@@ -27,6 +27,7 @@ from sqlalchemy import func, or_, select
 
 from ..auth.models import ContractorCompany
 from ..errors import Invalid
+from ..exports import Sheet, csv_bytes, xlsx_bytes
 from ..extensions import db
 from ..fleet.identifiers import CHAOZHOU_DIVISIONS
 from ..fleet.models import Truck
@@ -286,37 +287,14 @@ def sections(report, language):
 
 def report_csv(report, language):
     """The report as one CSV (UTF-8 with BOM for Excel): each table under its title, a blank line between."""
-    import csv
-    import io
-
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    for index, (title, header, rows) in enumerate(sections(report, language)):
-        if index:
-            writer.writerow([])
-        writer.writerow([title])
-        writer.writerow(header)
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return out.getvalue().encode("utf-8")
+    rows = []
+    for index, (title, header, table) in enumerate(sections(report, language)):
+        rows += [[]] if index else []
+        rows += [[title], header, *table]
+    return csv_bytes(rows)
 
 
 def report_xlsx(report, language):
     """The report as an XLSX workbook, one sheet per table; amounts are numbers with two decimals."""
-    import io
-
-    from openpyxl import Workbook
-
-    book = Workbook()
-    book.remove(book.active)
-    for title, header, rows in sections(report, language):
-        sheet = book.create_sheet(title)
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-            for cell in sheet[sheet.max_row]:
-                if isinstance(cell.value, Decimal):
-                    cell.number_format = "#,##0.00"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes([Sheet(title, [header, *table], decimal_format="#,##0.00")
+                       for title, header, table in sections(report, language)])

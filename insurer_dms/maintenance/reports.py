@@ -18,15 +18,14 @@ Definitions (a period is ``start``..``end``, local calendar days in Asia/Shangha
 
 Each table is one grouped query, whatever the number of tickets.
 """
-import csv
 import datetime as dt
-import io
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, case, func, select
 
 from ..auth.models import ContractorCompany
 from ..errors import invalid
+from ..exports import csv_bytes
 from ..extensions import db
 from ..fleet.service import LOCAL_TZ, today
 from ..ledger.models import LedgerEntry
@@ -194,12 +193,8 @@ TABLES = {
 def sla_csv(report, table):
     """One table of the report as CSV bytes (UTF-8 with BOM), its total row last where it has one."""
     rows_key, total_key, columns, headers = TABLES[table]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headers)
-    for row in [*report[rows_key], *([report[total_key]] if total_key else [])]:
-        writer.writerow(["" if row[c] is None else row[c] for c in columns])
-    return out.getvalue().encode("utf-8-sig")
+    rows = [*report[rows_key], *([report[total_key]] if total_key else [])]
+    return csv_bytes([headers, *([row[c] for c in columns] for row in rows)])
 
 
 def csv_filename(report, table):

@@ -5,13 +5,11 @@ not stored: the line itself and its ledger entry (the truck it was booked to) sa
 million-line statement is mostly plain matches. The queries here add them back, so the API, pages and exports see
 every result; only their ``id`` is None.
 """
-import csv
-import io
-
 from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, case, cast, exists, false, func, literal, null, or_, select, text
 
 from ..errors import Conflict, NotFound
+from ..exports import Sheet, csv_bytes, xlsx_bytes
 from ..extensions import db
 from ..fleet.models import Truck
 from ..ledger.models import STATEMENT_LINE, LedgerEntry, statement_line_id
@@ -206,25 +204,15 @@ def discrepancy_rows(statement_id):
 def discrepancies_csv(statement_id):
     """The discrepancy export as UTF-8 CSV with a byte-order mark (Excel opens it with the Chinese intact)."""
     finished_statement(statement_id)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(_export_header())
-    for row in discrepancy_rows(statement_id):
-        writer.writerow(["" if v is None else v for v in row])
-    return out.getvalue().encode("utf-8")
+    return csv_bytes([_export_header(), *discrepancy_rows(statement_id)])
 
 
 def discrepancies_xlsx(statement_id):
-    """The discrepancy export as an XLSX workbook (amounts as numbers with two decimals)."""
-    from openpyxl import Workbook
-
+    """The discrepancy export as an XLSX workbook (amounts as numbers with two decimals), streamed row by row."""
     finished_statement(statement_id)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Discrepancies"))
-    sheet.append(_export_header())
-    for row in discrepancy_rows(statement_id):
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return xlsx_bytes([Sheet(_("Discrepancies"), _with_header(discrepancy_rows(statement_id)))])
+
+
+def _with_header(rows):
+    yield _export_header()
+    yield from rows

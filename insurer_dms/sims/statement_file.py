@@ -14,7 +14,7 @@ import re
 from decimal import Decimal
 
 from ..errors import ImportFailed, Invalid
-from ..imports import _cell, _norm
+from ..imports import Limits, _cell, _norm, xlsx_rows
 from .service import CARRIER_LABELS, ISSUERS, carrier_of, iccid_problem
 
 # Field -> header names accepted (the carriers' Chinese headers beside the English ones).
@@ -97,16 +97,9 @@ def _csv_rows(data):
 
 
 def _xlsx_rows(data):
-    if not data.startswith(b"PK"):
-        raise Invalid("The file is not an XLSX workbook.", {"file": ["Not an XLSX workbook."]})
-    from openpyxl import load_workbook
-
-    try:
-        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-        for row in sheet.iter_rows(values_only=True):
-            yield [_cell(v) for v in row]
-    except Exception as err:  # openpyxl raises many types for a damaged zip or sheet
-        raise Invalid("The XLSX workbook cannot be opened.", {"file": [str(err)[:200]]})
+    """The rows of an XLSX statement, within the statement's XLSX limits (checked before the workbook is opened)."""
+    for row in xlsx_rows(data, Limits.statements()):
+        yield [_cell(v) for v in row]
 
 
 def _plain_lines(data):

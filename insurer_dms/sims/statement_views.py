@@ -48,7 +48,8 @@ def _upload():
         flash(err.message, "error")
         return None, err.rows
     except DomainError as err:
-        flash("; ".join([err.message, *[m for msgs in err.errors.values() for m in msgs if m != err.message]]), "error")
+        message = str(err.message)  # a message id (lazy string) until the error body translates it
+        flash("; ".join([message, *[str(m) for msgs in err.errors.values() for m in msgs if str(m) != message]]), "error")
         return None, None
 
 

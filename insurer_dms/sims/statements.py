@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -288,6 +289,25 @@ def _failed_before(key, digest):
     ) > 0
 
 
+def _too_large(store, key, result):
+    """True for a dropped file over STATEMENT_MAX_BYTES, never read: recorded once as refused (note: its size)."""
+    size, limit = store.size(key), current_app.config["STATEMENT_MAX_BYTES"]
+    if size is None or size <= limit:
+        return False
+    note = f"{size} bytes"
+    if _failed_before(key, note):
+        result["skipped"] += 1
+        return True
+    message = str(_l("The file is %(size)s MB; a statement of at most %(limit)s MB is read.",
+                     size=f"{size / (1 << 20):,.1f}", limit=f"{limit / (1 << 20):,.0f}"))
+    current_app.logger.warning("dropped statement %s refused: %s", key, message)
+    activity.record("pickup_failed", None, entity_type="statement_drop", entity_id=key, note=note,
+                    after={"message": message, "errors": {"file": [message]}, "rows": []})
+    db.session.commit()
+    result["failed"].append(key)
+    return True
+
+
 def pick_up_dropped():
     """Ingest files dropped at ``statements/<carrier>/<YYYY-MM>.<csv|xlsx>``; a bad file never blocks the others.
 
@@ -302,6 +322,8 @@ def pick_up_dropped():
         if not match:
             continue  # stored versions live deeper (statements/<carrier>/<period>/v1-...)
         carrier, period, _suffix = match.groups()
+        if _too_large(store, key, result):
+            continue
         data = store.get(key)
         digest = sha256(data)
         if find_by_sha(digest) is not None or _failed_before(key, digest):

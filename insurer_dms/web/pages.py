@@ -42,6 +42,6 @@ def run_import(importer):
         flash(err.message, "error")
         return None, err.rows, err.message, 422
     except DomainError as err:
-        message = "; ".join([err.message, *[m for msgs in err.errors.values() for m in msgs]])
+        message = "; ".join(str(m) for m in [err.message, *[m for msgs in err.errors.values() for m in msgs]])
         flash(message, "error")
         return None, None, message, err.status
