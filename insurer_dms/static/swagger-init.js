@@ -5,7 +5,14 @@
   var config = {
     url: box.dataset.specUrl,
     dom_id: "#swagger-ui-container",
-    validatorUrl: null  // the default sends the document to validator.swagger.io
+    validatorUrl: null,  // the default sends the document to validator.swagger.io
+    // "Try it out" from a logged-in browser sends the session cookie, so writes need the CSRF token (to us only).
+    requestInterceptor: function (request) {
+      if (new URL(request.url, window.location.href).origin === window.location.origin) {
+        request.headers["X-CSRFToken"] = box.dataset.csrfToken;
+      }
+      return request;
+    }
   };
   var extra = JSON.parse(box.dataset.config || "{}");
   Object.keys(extra).forEach(function (name) { config[name] = extra[name]; });
