@@ -46,9 +46,9 @@ def from_environment():
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        # Secure unless turned off: over plain http (scripts/serve) the browser would not send it back. Chromium and
-        # Werkzeug's test client keep Secure cookies on http://127.0.0.1 and localhost, so tests run with the default.
-        # HSTS is sent only while this is on.
+        # Secure unless turned off: over plain http (scripts/serve turns it off) browsers would not send it back, except
+        # to http://127.0.0.1 and localhost, which Chromium treats as secure (Werkzeug's test client ignores the flag):
+        # the tests run with the default. HSTS is sent only while this is on.
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", True),
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", True),
         # Failed logins allowed per e-mail address and per client address (Flask-Limiter's notation); a blocked try

@@ -74,8 +74,8 @@ def test_the_browser_may_upload_photos_to_the_object_store_and_nowhere_else(app,
 
 def test_the_session_cookie_is_secure_httponly_and_lax_by_default(app, monkeypatch):
     from insurer_dms import config
-    from tests.test_auth import csrf_token_from
     from insurer_dms.auth.service import create_user
+    from tests.test_auth import csrf_token_from
 
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
     assert config.from_environment()["SESSION_COOKIE_SECURE"] is True
@@ -91,20 +91,15 @@ def test_the_session_cookie_is_secure_httponly_and_lax_by_default(app, monkeypat
     assert cookie.startswith("session=") and "; Secure" in cookie and "; HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_scripts_serve_turns_secure_cookies_off_for_its_plain_http():
-    serve = (PACKAGE.parent / "scripts" / "serve").read_text()
-    assert 'SESSION_COOKIE_SECURE="${SESSION_COOKIE_SECURE:-false}"' in serve
-
-
 # --- no inline script anywhere ------------------------------------------------------------------
 
 def test_no_template_has_an_inline_script_or_event_handler():
-    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
-    handler = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+    handler = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
     offenders = []
     for path in sorted(PACKAGE.rglob("*.html")):
         source = path.read_text(encoding="utf-8")
-        for pattern in (inline, handler, re.compile(r"javascript:", re.I)):
+        for pattern in (inline, handler, re.compile(r"javascript:", re.IGNORECASE)):
             offenders += [f"{path.relative_to(PACKAGE)}: {m.group(0)[:60]}" for m in pattern.finditer(source)]
     assert offenders == []
 

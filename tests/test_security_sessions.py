@@ -5,7 +5,12 @@ import pytest
 from sqlalchemy import func, select
 
 from insurer_dms.auth.models import ApiToken, UserSession
-from insurer_dms.auth.service import create_token, create_user, hash_token, user_by_email
+from insurer_dms.auth.service import (
+    create_token,
+    create_user,
+    hash_token,
+    user_by_email,
+)
 from insurer_dms.extensions import db, limiter
 from tests.test_auth import csrf_token_from, everything_stored
 
@@ -73,7 +78,7 @@ def test_the_session_posts_with_its_csrf_token_even_beside_a_junk_bearer(app, us
 
 def test_a_valid_token_beside_the_session_cookie_still_needs_the_csrf_token(app, user):
     """The cookie authenticates the request (Flask-Login asks the session first), so CSRF applies."""
-    client, token = logged_in(app)
+    client, _ = logged_in(app)
     with app.app_context():
         _, bearer = create_token(user_by_email(user), "script")
     refused = client.post("/api/tokens", json={"name": "forged"}, headers={"Authorization": f"Bearer {bearer}"})

@@ -5,8 +5,8 @@ from flask import g, request, session
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from ..extensions import csrf, db, login
-from .models import Role, User
+from ..extensions import csrf, login
+from .models import Role
 
 OPS, CONTRACTOR, REVIEWER = Role.OPS.value, Role.CONTRACTOR.value, Role.REVIEWER.value
 ANY_ROLE = (OPS, CONTRACTOR, REVIEWER)
