@@ -31,11 +31,16 @@ def user(app):
 
 
 def logged_in(app, email=EMAIL, password=PASSWORD):
-    """A browser-like client logged in through the login form; returns (client, its CSRF token)."""
+    """A browser-like client logged in through the login form; returns (client, its CSRF token).
+
+    ``client.session_cookie`` is the session cookie the login answered with, as a thief would copy it.
+    """
     client = app.test_client()
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
     resp = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
     assert resp.status_code == 302, resp.get_data(as_text=True)
+    client.session_cookie = next(c.split(";")[0].split("=", 1)[1] for c in resp.headers.getlist("Set-Cookie")
+                                 if c.startswith("session="))
     return client, token
 
 
@@ -44,11 +49,25 @@ def tokens_of(app, email):
         return db.session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user_by_email(email).id))
 
 
+class CopiedCookie:
+    """A new client sending only a copy of a saved session cookie (as a thief would), whatever host the app serves."""
+
+    def __init__(self, app, cookie):
+        self.client, self.cookie = app.test_client(use_cookies=False), cookie
+
+    def open(self, method, url, **kwargs):
+        headers = {"Cookie": f"session={self.cookie}", **kwargs.pop("headers", {})}
+        return self.client.open(url, method=method, headers=headers, **kwargs)
+
+    def get(self, url, **kwargs):
+        return self.open("GET", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self.open("POST", url, **kwargs)
+
+
 def replay(app, cookie):
-    """A new client carrying only a copy of a saved session cookie (as a thief would)."""
-    thief = app.test_client()
-    thief.set_cookie("session", cookie)
-    return thief
+    return CopiedCookie(app, cookie)
 
 
 # --- CSRF: an Authorization header proves nothing until its token is valid -----------------------
@@ -101,7 +120,7 @@ def test_a_junk_bearer_without_a_session_is_simply_unauthenticated(app, user):
 
 def test_a_session_cookie_saved_before_logout_no_longer_works_after_it(app, user):
     client, token = logged_in(app)
-    saved = client.get_cookie("session").value
+    saved = client.session_cookie
     assert replay(app, saved).get("/api/me").json["email"] == user  # the copy works while the session lives
 
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
@@ -159,7 +178,7 @@ def test_the_password_change_command_generates_a_password_and_refuses_short_ones
 
 def test_the_session_secret_is_stored_only_as_its_sha256(app, user):
     client, _ = logged_in(app)
-    cookie = app.session_interface.get_signing_serializer(app).loads(client.get_cookie("session").value)
+    cookie = app.session_interface.get_signing_serializer(app).loads(client.session_cookie)
     secret = cookie["login_session"]
     assert len(secret) >= 40
     assert secret not in everything_stored(app)
@@ -183,5 +202,5 @@ def test_a_session_of_one_user_cannot_be_grafted_onto_another(app, user):
     with app.app_context():
         other = create_user("ops3@sessions.demo.cn", "ops", "third-password")[0].id
     serializer = app.session_interface.get_signing_serializer(app)
-    stolen = serializer.loads(client.get_cookie("session").value)
+    stolen = serializer.loads(client.session_cookie)
     assert replay(app, serializer.dumps({**stolen, "_user_id": str(other)})).get("/api/me").status_code == 401
