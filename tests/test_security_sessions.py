@@ -193,7 +193,9 @@ def test_a_signed_cookie_naming_a_user_without_a_live_session_is_refused(app, us
     with app.app_context():
         user_id = user_by_email(user).id
     serializer = app.session_interface.get_signing_serializer(app)
-    for forged in ({"_user_id": str(user_id), "_fresh": True}, {"_user_id": str(user_id), "login_session": "guessed"}):
+    forgeries = ({"_user_id": str(user_id), "_fresh": True}, {"_user_id": str(user_id), "login_session": "guessed"},
+                 {"_user_id": str(user_id), "login_session": 12345}, {"_user_id": "x", "login_session": "guessed"})
+    for forged in forgeries:
         assert replay(app, serializer.dumps(forged)).get("/api/me").status_code == 401
 
 

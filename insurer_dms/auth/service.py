@@ -146,7 +146,7 @@ def start_session(user):
 
 def user_for_session(user_id, secret):
     """The active user of a live login session, or None once it was ended (logout, password change)."""
-    if not secret or not str(user_id).isdigit():
+    if not isinstance(secret, str) or not secret or not str(user_id).isdigit():
         return None
     row = db.session.scalar(select(UserSession).where(UserSession.secret_hash == hash_token(secret)))
     if row is None or row.user_id != int(user_id) or not row.user.active:
