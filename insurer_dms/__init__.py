@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from . import config as config_module
 from .errors import register_error_handlers
-from .extensions import api, babel, csrf, db, login, migrate
+from .extensions import api, babel, csrf, db, limiter, login, migrate
 from .fields import CONVERTERS
 
 # Domain packages, each with api.py (REST, blueprint ``blp``) and views.py (pages, blueprint ``bp``).
@@ -85,6 +85,9 @@ def create_app(overrides=None):
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True, compare_type=True)
     login.init_app(app)
     csrf.init_app(app)
+    # Login limits count in Redis when the app has one (shared by every worker process), else in memory.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
     api.init_app(
         app,
@@ -106,6 +109,9 @@ def create_app(overrides=None):
 
     app.before_request(protect_session_requests)
     app.before_request(check_request)
+    from .security import add_security_headers
+
+    app.after_request(add_security_headers)
 
     import importlib
 
@@ -120,6 +126,9 @@ def create_app(overrides=None):
     from .web import views as web_views
 
     app.register_blueprint(web_views.bp)
+    from . import api_docs
+
+    app.register_blueprint(api_docs.bp)
 
     @app.context_processor
     def _layout():

@@ -28,6 +28,22 @@ def users_create(email, role, company, password):
     click.echo(f"created {user.email} ({role})" + ("" if password else f" password: {password_used}"))
 
 
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password", default=None, help="Generated and printed when omitted.")
+def users_set_password(email, password):
+    """Give EMAIL a new password and end every login session of theirs."""
+    from .auth.service import set_password, user_by_email
+    from .errors import DomainError
+
+    set_system_actor("cli")
+    try:
+        password_used = set_password(user_by_email(email), password)
+    except DomainError as err:
+        raise click.ClickException(str(err.message))
+    click.echo(f"new password set for {email}; its sessions are ended" + ("" if password else f"; password: {password_used}"))
+
+
 @tokens_cli.command("create")
 @click.argument("email")
 @click.option("--name", default="cli")

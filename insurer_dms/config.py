@@ -49,7 +49,19 @@ def from_environment():
         "JSON_MAX_DEPTH": int(os.environ.get("JSON_MAX_DEPTH", 32)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
+        # Secure unless turned off: over plain http (scripts/serve turns it off) browsers would not send it back, except
+        # to http://127.0.0.1 and localhost, which Chromium treats as secure (Werkzeug's test client ignores the flag):
+        # the tests run with the default. HSTS is sent only while this is on.
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", True),
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", True),
+        # Failed logins allowed per e-mail address and per client address (Flask-Limiter's notation); a blocked try
+        # is answered 429 with Retry-After. Counted in Redis when REDIS_URL is set, else in the process's memory.
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10/minute"),
+        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30/minute"),
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,  # Retry-After on the 429
+        "RATELIMIT_KEY_PREFIX": "insurer_dms",
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis down: count in memory rather than refuse every login
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["en", "zh_CN"],
@@ -60,7 +72,7 @@ def from_environment():
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/static/",  # swagger-ui-bundle's files, served by insurer_dms.api_docs
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in auth.access for session requests only
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE_MAX": 500,

@@ -1,5 +1,7 @@
 """Extensions, created unbound and initialised by the application factory."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -29,6 +31,8 @@ api = Api()
 login = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Storage (Redis when REDIS_URL is set, else memory) and switches come from the app's RATELIMIT_* settings.
+limiter = Limiter(key_func=get_remote_address)
 
 
 def _sqlite_foreign_keys(dbapi_connection, connection_record):

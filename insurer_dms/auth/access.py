@@ -1,12 +1,12 @@
 """Who may call what: the ``require`` decorator, session and bearer-token loading, CSRF for sessions."""
 from functools import wraps
 
-from flask import g, request
+from flask import g, request, session
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from ..extensions import csrf, db, login
-from .models import Role, User
+from ..extensions import csrf, login
+from .models import Role
 
 OPS, CONTRACTOR, REVIEWER = Role.OPS.value, Role.CONTRACTOR.value, Role.REVIEWER.value
 ANY_ROLE = (OPS, CONTRACTOR, REVIEWER)
@@ -47,14 +47,25 @@ def company_id():
     return current_user.company_id if current_user.role is Role.CONTRACTOR else None
 
 
+# The Flask session key holding the login session's secret (see models.UserSession).
+SESSION_SECRET_KEY = "login_session"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 @login.user_loader
 def _load_user(user_id):
-    user = db.session.get(User, int(user_id))
-    return user if user and user.active else None
+    """The user of the session cookie, while its login session lives on the server."""
+    from .service import user_for_session
+
+    user = user_for_session(user_id, session.get(SESSION_SECRET_KEY))
+    if user is not None:
+        g.authenticated_by = "session"
+    return user
 
 
 @login.request_loader
 def _load_user_from_token(req):
+    """The user of a valid bearer token; Flask-Login asks only when the session cookie authenticated no one."""
     header = req.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
@@ -62,17 +73,23 @@ def _load_user_from_token(req):
 
     user = user_for_token(header[7:].strip())
     if user is not None:
-        g.token_auth = True
+        g.authenticated_by = "token"
     return user
 
 
-def bearer_request():
-    return request.headers.get("Authorization", "").lower().startswith("bearer ")
+def authenticated_by_token():
+    """True when a valid bearer token, not the session cookie, authenticated this request."""
+    return current_user.is_authenticated and g.get("authenticated_by") == "token"
 
 
 def protect_session_requests():
-    """CSRF applies to requests authenticated by the session cookie, not to bearer-token calls."""
-    if request.method in ("GET", "HEAD", "OPTIONS") or bearer_request():
+    """CSRF on every unsafe request except those authenticated by a valid bearer token alone.
+
+    A browser adds the session cookie to a forged request by itself, and a forger may add any header it likes, so
+    an ``Authorization`` header proves nothing until its token is valid; and when the cookie authenticates the
+    request (a cookie and a token together: the session wins in Flask-Login), CSRF applies.
+    """
+    if request.method in SAFE_METHODS or authenticated_by_token():
         return
     if request.path.startswith("/api/") and not current_user.is_authenticated:
         return  # no session to forge with; the view answers 401

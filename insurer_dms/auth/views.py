@@ -5,9 +5,10 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from ..errors import error_response
 from ..extensions import db
-from . import service
-from .access import ANY_ROLE, public, require
+from . import login_limits, service
+from .access import ANY_ROLE, SESSION_SECRET_KEY, public, require
 
 bp = Blueprint("auth", __name__)
 
@@ -23,22 +24,38 @@ def _safe_next(target):
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@login_limits.per_address
+@login_limits.per_account
 def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
         user = service.authenticate(form.email.data, form.password.data)
         if user:
+            session[SESSION_SECRET_KEY] = service.start_session(user)
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         flash(_("Wrong email or password."), "error")
-        status = 401
+        status = 401  # counted by login_limits
     return render_template("auth/login.html", form=form), status
+
+
+@bp.errorhandler(429)
+def too_many_logins(error):
+    """The login limit is spent: the one error body for the API, the login page with the reason for a browser."""
+    seconds = login_limits.seconds_to_wait()
+    message = _("Too many failed logins. Try again in %(seconds)s seconds.", seconds=seconds)
+    headers = {"Retry-After": str(seconds)}
+    if request.accept_mimetypes.best == "application/json":
+        return error_response(429, "Too Many Requests", message, headers=headers)
+    flash(message, "error")
+    return render_template("auth/login.html", form=LoginForm()), 429, headers
 
 
 @bp.route("/logout", methods=["POST"])
 @require(*ANY_ROLE)
 def logout():
+    service.end_session(session.pop(SESSION_SECRET_KEY, None))
     logout_user()
     return redirect(url_for("auth.login"))
 
