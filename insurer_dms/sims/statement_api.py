@@ -22,12 +22,38 @@ def _allow_large_statements():
     request.max_content_length = current_app.config["STATEMENT_MAX_BYTES"]
 
 
+class ComparisonSchema(ma.Schema):
+    """A held version against the month's current version."""
+
+    current_id = ma.fields.Integer(metadata={"description": "The month's current version (the one it would supersede)"})
+    current_version = ma.fields.Integer()
+    current_status = ma.fields.String()
+    current_line_count = ma.fields.Integer()
+    current_billed_total = ma.fields.Decimal(as_string=True, places=2)
+    line_count = ma.fields.Integer(metadata={"description": "This version's lines"})
+    billed_total = ma.fields.Decimal(as_string=True, places=2, metadata={"description": "This version's billed total"})
+    line_share = ma.fields.Float(metadata={"description": "This version's lines / the current version's"})
+    threshold = ma.fields.Float(metadata={"description": "STATEMENT_SHRINK_CONFIRM: under this share a version is held"})
+
+
+class _Comparison(ma.fields.Nested):
+    """Computed from the month's versions (statements.comparison), not a column."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return statements.comparison(obj)
+
+
 class StatementSchema(ma.Schema):
     id = ma.fields.Integer()
     carrier = ma.fields.String()
     period = ma.fields.String(metadata={"description": "The billed month, YYYY-MM"})
     version = ma.fields.Integer(metadata={"description": "1 for the first file of this carrier's month, then 2, 3..."})
-    status = ma.fields.String(metadata={"description": "queued, running, done, failed or superseded"})
+    status = ma.fields.String(metadata={"description": (
+        "queued, running, done, failed or superseded; needs_confirmation: much smaller than the version it would "
+        "supersede, held until an operator confirms it (POST .../confirm) or rejects it (POST .../reject); "
+        "rejected: never counts")})
+    comparison = _Comparison(ComparisonSchema, allow_none=True, dump_only=True, metadata={
+        "description": "For a version held for confirmation: its lines and billed total against the current version's"})
     progress = ma.fields.Integer(metadata={"description": "Reconciliation progress in percent"})
     superseded_by = ma.fields.Integer(attribute="superseded_by_id", allow_none=True,
                                       metadata={"description": "The newer version that replaced this one"})
@@ -77,7 +103,9 @@ class Statements(MethodView):
 
     @require(OPS)
     @blp.arguments(StatementUploadSchema, location="files")
-    @blp.response(202, StatementSchema, description="Stored and queued for reconciliation (stays queued while Redis is down).")
+    @blp.response(202, StatementSchema, description=(
+        "Stored and queued for reconciliation (stays queued while Redis is down), or, much smaller than the version "
+        "it would supersede, stored as needs_confirmation (see its comparison)."))
     @blp.alt_response(200, schema=StatementSchema, description="The same file (SHA-256) was uploaded before: that statement.")
     def post(self, files):
         """Upload a carrier statement; every bad row is listed (422) and nothing is stored then."""
@@ -94,6 +122,26 @@ class StatementItem(MethodView):
     def get(self, statement_id):
         """One statement: status, reconciliation progress, version, the version that superseded it, error."""
         return statements.get_statement(statement_id)
+
+
+@blp.route("/statements/<int:statement_id>/confirm")
+class StatementConfirm(MethodView):
+    @require(OPS)
+    @blp.response(200, StatementSchema)
+    @blp.alt_response(409, description="The statement is not waiting for confirmation.")
+    def post(self, statement_id):
+        """Confirm a version held for confirmation: it supersedes the month's earlier versions and is reconciled."""
+        return statements.confirm_statement(statement_id)
+
+
+@blp.route("/statements/<int:statement_id>/reject")
+class StatementReject(MethodView):
+    @require(OPS)
+    @blp.response(200, StatementSchema)
+    @blp.alt_response(409, description="The statement is not waiting for confirmation.")
+    def post(self, statement_id):
+        """Reject a version held for confirmation: it is kept as history and never counts."""
+        return statements.reject_statement(statement_id)
 
 
 @blp.route("/statements/sweep")
