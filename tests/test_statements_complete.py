@@ -13,7 +13,7 @@ from insurer_dms.sims import statement_columns
 from insurer_dms.sims.models import Statement
 from insurer_dms.sims.statements import pick_up_dropped
 from insurer_dms.storage import storage
-from tests.factories import csv_bytes, upload, xlsx_bytes
+from tests.factories import upload, xlsx_bytes
 from tests.test_statements_ingest import EN, lines, no_statement_objects, stored_counts  # noqa: F401  (autouse fixture)
 
 URL = "/api/statements"

@@ -33,7 +33,7 @@ from ..extensions import db
 from ..storage import sha256, storage
 from . import statement_columns
 from . import statement_file as sf
-from .models import CARRIERS, COUNTING_STATES, HELD_STATES, Statement
+from .models import CARRIERS, COUNTING_STATES, Statement
 
 RECONCILE_JOB = "jobs.reconcile.reconcile_statement"
 LINE_COLUMNS = "statement_id, row_no, iccid, msisdn, data_kb, sms_count, plan_fee, overage_fee, total_fee, first_row"
