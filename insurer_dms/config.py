@@ -97,8 +97,12 @@ def from_environment():
         "PLATFORM_PORT": int(os.environ.get("PLATFORM_PORT", 7611)),
         "PROVINCE_CODE": os.environ.get("PROVINCE_CODE", "440000"),
         "CITY_CODE": os.environ.get("CITY_CODE", "445100"),
-        # Test-only: seconds a reconciliation sleeps between its steps, so a test can kill a worker mid-run.
         "STATEMENT_MAX_BYTES": int(os.environ.get("STATEMENT_MAX_BYTES", 256 * 1024 * 1024)),
+        # Carrier statements: rows read at most (a longer file is refused), and the share of the current version's
+        # lines under which a new version is held for an operator's confirmation instead of superseding it.
+        "STATEMENT_MAX_ROWS": int(os.environ.get("STATEMENT_MAX_ROWS", 5_000_000)),
+        "STATEMENT_SHRINK_CONFIRM": float(os.environ.get("STATEMENT_SHRINK_CONFIRM", 0.9)),
+        # Test-only: seconds a reconciliation sleeps between its steps, so a test can kill a worker mid-run.
         "RECONCILE_STEP_DELAY": float(os.environ.get("RECONCILE_STEP_DELAY", 0)),
         # Maintenance tickets: SLA hours per priority ("urgent=24,high=48,normal=72,low=168"), the share of the
         # SLA after which a ticket is at risk, and how long a connected device may be unseen before it gets a ticket.

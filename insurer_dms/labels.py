@@ -25,6 +25,8 @@ def _actions():
         "accept": _("accepted"),
         "uphold": _("upheld"),
         "correct": _("corrected"),
+        "confirm": _("confirmed"),
+        "reject": _("rejected"),
     }
 
 
@@ -56,6 +58,13 @@ def photo_kind_labels():
 
 def sim_state_labels():
     return {"in_stock": _("In stock"), "active": _("Active"), "suspended": _("Suspended"), "retired": _("Retired")}
+
+
+def statement_state_labels():
+    """States of a carrier statement version (sims.models.STATEMENT_STATES)."""
+    return {"queued": _("Queued"), "running": _("Running"), "done": _("Reconciled"), "failed": _("Failed"),
+            "superseded": _("Superseded"), "needs_confirmation": _("Awaiting confirmation"),
+            "rejected": _("Rejected")}
 
 
 def ledger_category_labels():
@@ -200,6 +209,7 @@ _KINDS = {
     "order_kind": order_kind_labels,
     "photo_kind": photo_kind_labels,
     "sim_state": sim_state_labels,
+    "statement_state": statement_state_labels,
     "query_state": query_state_labels,
     "ticket_category": ticket_category_labels,
     "sla_state": sla_state_labels,

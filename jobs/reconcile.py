@@ -31,37 +31,51 @@ def _progress_writer(statement_id):
     return report
 
 
+def _locked(statement_id):
+    """The statement as it is now, its row locked for this transaction (a newer version may have superseded it
+    since it was read: that status is never written over)."""
+    from insurer_dms.extensions import db
+    from insurer_dms.sims.models import Statement
+
+    return db.session.get(Statement, statement_id, with_for_update=True, populate_existing=True)
+
+
 def _record_failure(statement_id, err):
     """Keep the reason on the statement, in a short transaction of its own (the run's was rolled back)."""
     from rq import get_current_job
 
     from insurer_dms.extensions import db
-    from insurer_dms.sims.models import Statement
 
     current = get_current_job()
     retrying = current is not None and (current.retries_left or 0) > 0
     reason = f"{type(err).__name__}: {err}"[:1000]
-    statement = db.session.get(Statement, statement_id)
+    statement = _locked(statement_id)
     if statement is not None:
-        statement.status = "queued" if retrying else "failed"
+        if statement.status != "superseded":
+            statement.status = "queued" if retrying else "failed"
         statement.error = ("will retry: " if retrying else "") + reason
         db.session.commit()
 
 
 @job
 def reconcile_statement(statement_id):
-    """Reconcile one statement version: status running, progress, then done (or failed with the reason)."""
+    """Reconcile one statement version: status running, progress, then done (or failed with the reason); a version
+    superseded meanwhile stays superseded, a held or rejected one is left alone."""
     from flask import current_app
     from rq import get_current_job
 
     from insurer_dms.extensions import db
     from insurer_dms.sims import reconciliation
-    from insurer_dms.sims.models import Statement
+    from insurer_dms.sims.models import HELD_STATES
 
-    statement = db.session.get(Statement, statement_id)
+    statement = _locked(statement_id)
     if statement is None:
         current_app.logger.warning("statement %s no longer exists; nothing to reconcile", statement_id)
         return None
+    if statement.status in HELD_STATES:  # waiting for an operator's confirmation, or rejected: never reconciled
+        db.session.commit()
+        current_app.logger.warning("statement %s is %s; not reconciled", statement_id, statement.status)
+        return {"statement_id": statement_id, "status": statement.status, "lines": statement.line_count}
     current = get_current_job()
     if statement.status != "superseded":
         statement.status = "running"

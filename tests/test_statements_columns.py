@@ -25,10 +25,11 @@ def loop_lines(data):
     """What the line-at-a-time check makes of a file: [(row, iccid, msisdn, data_kb, sms, plan, overage, total,
     first_row)], the line count and the billed total."""
     source, raw = sf.open_rows(data, "statement.csv")
-    columns = sf.header_columns(sf.cells_of(next(source)))
+    header = sf.cells_of(next(source))
+    columns = sf.header_columns(header)
     rows = sf.numbered(source)
     carrier, period, seen = sf.first_line(rows, columns)
-    checker = sf.LineChecker(columns, carrier, period, seen, raw)
+    checker = sf.LineChecker(columns, carrier, period, seen, raw, shape=sf.file_shape(data, "statement.csv", header))
     kept = []
     count, billed = checker.check(itertools.chain(seen, rows), sf.Problems(), kept.extend, 1000)
     return [(n, i, m or None, int(kb), int(sms or 0), Decimal(p), Decimal(o), Decimal(t), first)
@@ -158,21 +159,22 @@ def test_bad_rows_get_the_same_messages_on_both_paths_and_nothing_is_stored(ctx,
     assert db.session.scalar(select(StatementLine.id).limit(1)) is None
 
 
-@pytest.mark.parametrize("damage", ["extra cell", "short row"])
-def test_a_row_of_another_width_sends_the_file_to_the_line_loop(ctx, monkeypatch, columnar_calls, damage):
+@pytest.mark.parametrize("damage, cells", [("extra cell", 9), ("comma in the total", 9), ("short row", 6)])
+def test_a_row_of_another_width_sends_the_file_to_the_line_loop_which_refuses_it(ctx, monkeypatch, columnar_calls,
+                                                                                  damage, cells):
+    """Arrow stops at a row of another width; the line loop takes the file again and refuses that row, with its
+    number: no cell is dropped (``...,7,00`` is not a total of 7.00) and what the column check wrote is gone."""
     postgresql_only()
     monkeypatch.setattr(statement_columns, "BLOCK", 200)  # blocks were written before Arrow meets the row
     rows = [row(n) for n in range(1, 30)]
-    rows[20] = rows[20] + ",extra" if damage == "extra cell" else ",".join(row(21).split(",")[:6])
-    data = csv_text(EN, rows)
-    if damage == "short row":
-        assert [(e["row"], e["column"]) for e in _errors(data)[0]] == [(22, "overage_fee"), (22, "total_fee")]
-        assert db.session.scalar(select(StatementLine.id).limit(1)) is None
-    else:  # the line loop ignores cells beyond the header's; what the column check wrote is gone
-        expected, count, _ = loop_lines(data)
-        statement, _ = ingest_statement(data, "cm.csv")
-        assert stored_lines(statement.id) == expected and statement.line_count == count == 29
+    rows[20] = {"extra cell": rows[20] + ",extra", "comma in the total": row(21, plan="7.00", total="7,00"),
+                "short row": ",".join(row(21).split(",")[:6])}[damage]
+    found, message = _errors(csv_text(EN, rows))
     assert columnar_calls == [1]
+    assert message == "1 row(s) are invalid; nothing was imported."
+    assert [(e["row"], e["column"]) for e in found] == [(22, None)]
+    assert f"The row has {cells} cells but the header has 8" in found[0]["message"]
+    assert db.session.scalar(select(StatementLine.id).limit(1)) is None
 
 
 def test_the_luhn_digits_of_a_column_of_iccids():

@@ -117,7 +117,7 @@ def test_dropped_files_are_picked_up_and_a_bad_one_does_not_block_the_others(app
         assert "differs from the statement's period 2026-10" in failure.after["rows"][0]["message"]
 
         again = pick_up_dropped()  # every 5 minutes: nothing new, the refused file is not retried
-        assert again == {"ingested": [], "skipped": 3, "failed": []}
+        assert again == {"ingested": [], "held": [], "skipped": 3, "failed": []}
         assert db.session.scalar(select(func.count()).select_from(Activity).where(Activity.entity_type == "statement_drop")) == 1
 
         store.put("statements/china_unicom/2026-10.csv", csv_bytes(EN, lines(3, prefix="898601", period="2026-10")))

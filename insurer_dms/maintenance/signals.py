@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import activity
 from ..extensions import db
 from ..installs.models import Installation, WorkOrder
-from ..sims.models import ReconciliationResult, Statement
+from ..sims.models import HELD_STATES, ReconciliationResult, Statement
 from ..types import utcnow
 from . import tickets
 from .models import ACTIVE_STATES, Ticket, TicketEvent
@@ -141,10 +141,10 @@ def zero_usage_signals(statement_id, at=None):
         result["status"] = "missing"
         return result
     versions = db.session.execute(
-        select(Statement.id, Statement.version).where(Statement.carrier == statement.carrier,
-                                                      Statement.period == statement.period)
+        select(Statement.id, Statement.version, Statement.status).where(Statement.carrier == statement.carrier,
+                                                                        Statement.period == statement.period)
     ).all()
-    newer = any(v.version > statement.version for v in versions)
+    newer = any(v.version > statement.version and v.status not in HELD_STATES for v in versions)  # held: not newer
     result["status"] = "superseded" if newer else statement.status
     if newer or statement.status != "done":
         return result

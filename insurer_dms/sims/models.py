@@ -10,7 +10,12 @@ from ..types import Money, UTCDateTime, utcnow
 
 CARRIERS = ("china_mobile", "china_unicom", "china_telecom")
 SIM_STATES = ("in_stock", "active", "suspended", "retired")
-STATEMENT_STATES = ("queued", "running", "done", "failed", "superseded")
+# A statement counts (its month's bill) while queued, running, done or failed; a newer version makes it superseded. A
+# version much smaller than the one it would supersede is held (needs_confirmation) until operations confirm it (it
+# then counts: queued) or reject it (rejected: it never counts). See sims/statements.py.
+STATEMENT_STATES = ("queued", "running", "done", "failed", "superseded", "needs_confirmation", "rejected")
+COUNTING_STATES = ("queued", "running", "done", "failed")
+HELD_STATES = ("needs_confirmation", "rejected")  # never reconciled, booked nor superseding anything
 
 
 def _in(column, values):
@@ -103,7 +108,7 @@ class Statement(db.Model):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     filename: Mapped[str] = mapped_column(String(255))
     object_key: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(12), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("statement.id"))
     line_count: Mapped[int] = mapped_column(Integer, default=0)
     billed_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))

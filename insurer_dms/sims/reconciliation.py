@@ -24,7 +24,16 @@ line id). A statement is booked once, all its lines in the run that books it (wh
 re-run never books twice. When the statement supersedes older versions of the same carrier and month, their
 not-yet-reversed entries are reversed (negated rows with reverses_id); their results are kept as history (their
 status ``superseded`` says they no longer count). A superseded statement that is (re)run computes results but
-books nothing. Runs of one carrier and month are serialised (PostgreSQL advisory lock).
+books nothing. Runs of one carrier and month are serialised (PostgreSQL advisory lock). A version held for
+confirmation or rejected (sims/statements.py) is never run and supersedes nothing: only newer versions that count
+make a run superseded.
+
+Superseded while it runs: a newer version's upload (or confirmation) can commit while this run is under way. The
+run then finishes as it began (it books its lines if it began as the month's current version), but it re-reads the
+statement's status under a row lock (SELECT ... FOR UPDATE; SQLite has one writer) before its last write, and a
+``superseded`` status is never written over: the run ends superseded, so a month lists one ``done`` version. The
+ledger stays right because the newer version's run waits for this one's advisory lock and so sees its entries
+committed: it reverses them, once (reverses_id is unique), and books its own lines once (booked_at).
 
 Transactions: the ledger side (reversals, booking, ``booked_at``, the statement's state) is one transaction. On
 PostgreSQL the results are written at the same time on a second connection (``transactions.Beside``: the machine's
@@ -59,13 +68,15 @@ import time
 import zlib
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, bindparam, func, select, text
 
+from ..errors import Conflict
 from ..extensions import db
 from ..transactions import Beside
 from ..types import UTCDateTime, utcnow
 from . import charges
-from .models import Statement
+from .models import HELD_STATES, Statement
 from .reconciliation_report import discrepancies_csv, discrepancies_xlsx, get_statement, summary  # noqa: F401
 
 LOCAL_TZ = "Asia/Shanghai"  # days of the month are China's calendar days (UTC+8, no daylight saving)
@@ -300,12 +311,15 @@ def reconcile(statement_id, progress=None):
     db.session.commit()  # the second connection sees committed rows only
     dialect = db.engine.dialect.name
     statement = get_statement(statement_id)
+    if statement.status in HELD_STATES:
+        raise Conflict(f"Statement {statement_id} is {statement.status}: it is not reconciled.",
+                       {"status": [statement.status]})
     _settings(dialect)
     _lock(dialect, statement)
-    superseded = db.session.scalar(
+    superseded = statement.status == "superseded" or db.session.scalar(
         select(func.count()).select_from(Statement).where(
             Statement.carrier == statement.carrier, Statement.period == statement.period,
-            Statement.version > statement.version)
+            Statement.version > statement.version, Statement.status.notin_(HELD_STATES))
     ) > 0
     params = {"statement_id": statement.id, "carrier": statement.carrier, "period": statement.period,
               "version": statement.version, "now": utcnow(),
@@ -324,6 +338,9 @@ def reconcile(statement_id, progress=None):
         totals = _write_results(dialect, book, params)
         _run("DROP TABLE temp.recon", {})
         _step(progress, 90)
+    # The status as it is now, the row locked until the commit: a newer version may have superseded this one while
+    # it ran (its upload or confirmation committed meanwhile). That is never written over (_finish).
+    db.session.refresh(statement, with_for_update=True)
     if book:
         statement.booked_at = utcnow()
     _finish(statement, superseded, totals)
@@ -357,7 +374,8 @@ def _write_results(dialect, book, params, connection=None):
 
 
 def _finish(statement, superseded, totals):
-    """Totals and state of the statement, in the run's transaction."""
+    """Totals and state of the statement, in the run's transaction (``statement`` re-read under its row lock): done,
+    unless it was superseded when the run began or is now."""
     lines, billed_fen, expected_fen = totals
     statement.line_count = lines
     statement.billed_total = charges.cny(billed_fen)
@@ -372,7 +390,13 @@ def rerun(statement_id):
     """Queue the statement's reconciliation again (inline without Redis); Redis down: it stays queued for the sweep."""
     from .statements import enqueue_reconciliation
 
-    statement = get_statement(statement_id)
+    statement = db.session.get(Statement, statement_id, with_for_update=True, populate_existing=True)
+    if statement is None:
+        get_statement(statement_id)  # 404
+    if statement.status in HELD_STATES:
+        db.session.rollback()
+        raise Conflict(_l("Statement %(id)s is %(status)s: it is reconciled only once an operator confirms it.",
+                          id=statement_id, status=statement.status), {"status": [statement.status]})
     if statement.status != "superseded":
         statement.status = "queued"
     db.session.commit()

@@ -117,6 +117,7 @@ class DiscrepanciesXlsx(MethodView):
 class Rerun(MethodView):
     @require(OPS)
     @blp.response(202, RerunSchema, description="Queued (or, without Redis, already run).")
+    @blp.alt_response(409, description="The statement is held for confirmation or rejected: it is not reconciled.")
     def post(self, statement_id):
         """Run the statement's reconciliation again (idempotent: same results, nothing booked twice)."""
         return reconciliation.rerun(statement_id)

@@ -23,12 +23,38 @@ def _allow_large_statements():
     request.max_content_length = current_app.config["STATEMENT_MAX_BYTES"]
 
 
+class ComparisonSchema(ma.Schema):
+    """A held version against the month's current version."""
+
+    current_id = fields.Id(metadata={"description": "The month's current version (the one it would supersede)"})
+    current_version = fields.Integer(minimum=1)
+    current_status = fields.String()
+    current_line_count = fields.Integer(minimum=0)
+    current_billed_total = fields.SignedMoney()
+    line_count = fields.Integer(minimum=0, metadata={"description": "This version's lines"})
+    billed_total = fields.SignedMoney(metadata={"description": "This version's billed total"})
+    line_share = fields.Decimal(4, minimum=0, maximum=fields.INT_MAX, metadata={"description": "This version's lines / the current version's"})
+    threshold = fields.Decimal(4, minimum=0, maximum=1, metadata={"description": "STATEMENT_SHRINK_CONFIRM: under this share a version is held"})
+
+
+class _Comparison(fields.Nested):
+    """Computed from the month's versions (statements.comparison), not a column."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return statements.comparison(obj)
+
+
 class StatementSchema(ma.Schema):
     id = fields.Id()
     carrier = fields.String()
     period = fields.String(metadata={"description": "The billed month, YYYY-MM"})
     version = fields.Integer(metadata={"description": "1 for the first file of this carrier's month, then 2, 3..."})
-    status = fields.String(metadata={"description": "queued, running, done, failed or superseded"})
+    status = fields.String(metadata={"description": (
+        "queued, running, done, failed or superseded; needs_confirmation: much smaller than the version it would "
+        "supersede, held until an operator confirms it (POST .../confirm) or rejects it (POST .../reject); "
+        "rejected: never counts")})
+    comparison = _Comparison(ComparisonSchema, allow_none=True, dump_only=True, metadata={
+        "description": "For a version held for confirmation: its lines and billed total against the current version's"})
     progress = fields.Integer(metadata={"description": "Reconciliation progress in percent"})
     superseded_by = fields.Integer(attribute="superseded_by_id", allow_none=True,
                                       metadata={"description": "The newer version that replaced this one"})
@@ -78,7 +104,9 @@ class Statements(MethodView):
 
     @require(OPS)
     @blp.arguments(StatementUploadSchema, location="files")
-    @blp.response(202, StatementSchema, description="Stored and queued for reconciliation (stays queued while Redis is down).")
+    @blp.response(202, StatementSchema, description=(
+        "Stored and queued for reconciliation (stays queued while Redis is down), or, much smaller than the version "
+        "it would supersede, stored as needs_confirmation (see its comparison)."))
     @blp.alt_response(200, schema=StatementSchema, description="The same file (SHA-256) was uploaded before: that statement.")
     def post(self, files):
         """Upload a carrier statement; every bad row is listed (422) and nothing is stored then."""
@@ -95,6 +123,26 @@ class StatementItem(MethodView):
     def get(self, statement_id):
         """One statement: status, reconciliation progress, version, the version that superseded it, error."""
         return statements.get_statement(statement_id)
+
+
+@blp.route("/statements/<int:statement_id>/confirm")
+class StatementConfirm(MethodView):
+    @require(OPS)
+    @blp.response(200, StatementSchema)
+    @blp.alt_response(409, description="The statement is not waiting for confirmation.")
+    def post(self, statement_id):
+        """Confirm a version held for confirmation: it supersedes the month's earlier versions and is reconciled."""
+        return statements.confirm_statement(statement_id)
+
+
+@blp.route("/statements/<int:statement_id>/reject")
+class StatementReject(MethodView):
+    @require(OPS)
+    @blp.response(200, StatementSchema)
+    @blp.alt_response(409, description="The statement is not waiting for confirmation.")
+    def post(self, statement_id):
+        """Reject a version held for confirmation: it is kept as history and never counts."""
+        return statements.reject_statement(statement_id)
 
 
 @blp.route("/statements/sweep")

@@ -13,6 +13,9 @@ row numbers, notes and messages on either path (tests/test_statements_columns.py
 ``batches`` raises ``NotColumnar`` for a file Arrow cannot read so: not UTF-8, or a row with another number of cells
 than the header. That can come mid-way, after blocks were written: the caller stores the lines under a savepoint and
 gives the file to the line loop (``statements._store_lines``), which also takes every file with quotes and every XLSX.
+So a row of another width is always the line loop's to refuse, with its number. The rest of the file's shape is
+checked here as there: reading stops once more than ``checker.max_rows`` rows came (a block at a time), and a file
+whose last line has no line break (``checker.shape.unterminated``) has its last row refused as cut.
 """
 import io
 from decimal import Decimal
@@ -22,7 +25,7 @@ import pyarrow as pa
 from pyarrow import compute as pc
 from pyarrow import csv
 
-from .statement_file import FIELDS
+from .statement_file import FIELDS, cut_row_message, is_blank, too_many_rows
 
 BLOCK = 1 << 21  # bytes of the file per Arrow batch (about 28,000 lines)
 
@@ -78,9 +81,13 @@ def check(rows, checker, problems, write, statement_id):
     spellings = pa.array(sorted(checker.spellings), type=pa.string())
     # ICCID -> its first good row, as in the line loop (text keys: one dictionary for the whole file)
     first_of = {}.setdefault
-    count, billed, writing, start = 0, Decimal("0.00"), True, 0
+    count, billed, writing, start, last = 0, Decimal("0.00"), True, 0, None
     for part in rows:
         n = part.num_rows
+        if checker.max_rows is not None and start + n > checker.max_rows:
+            raise too_many_rows(checker.max_rows)
+        if n:
+            last = part
         column = {f: part.column(i) for f, i in index.items() if i is not None}
         ok = pc.is_in(column["period"], value_set=spellings)
         for field, pattern in patterns.items():
@@ -132,4 +139,6 @@ def check(rows, checker, problems, write, statement_id):
         payload = out.getvalue() + "".join(extra).encode()
         if payload:  # a block of blank rows writes nothing
             write(payload)
+    if checker.shape.unterminated and last is not None and not is_blank([c[-1].as_py() for c in last.columns]):
+        problems.add_row(start + 1, [(None, cut_row_message())])  # the file's last row (the header is row 1)
     return count, billed

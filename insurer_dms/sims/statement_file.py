@@ -6,14 +6,29 @@ explains. A CSV file without quote characters (what carriers' billing systems wr
 each line one row, which is exactly what ``csv.reader`` would make of it, only without splitting every good line
 into cells; any other CSV goes through ``csv.reader``, and XLSX through openpyxl in read-only mode. Row numbers are
 the spreadsheet's (header = row 1).
+
+A file is checked whole, so that a damaged file never becomes a bill (``Shape``): every row of a CSV has exactly
+the header's number of cells (a row wider or shorter than the header, such as ``...,7,00`` with a comma in an amount,
+is a row error: no cell is dropped or guessed), an XLSX row has nothing beyond the header's last column, and a CSV
+ends with a line break after its last row: a file cut in the middle of a line is refused on its last row, even when
+what is left of that row still reads as a line (``...,10.0``, ``...,1``). A file cut exactly at a line boundary
+cannot be told from a complete one by its syntax: every line of it is whole. That is what the size comparison of a
+new version with the version it would supersede is for (``statements.STATEMENT_SHRINK_CONFIRM``). An XLSX file cut
+short is a damaged zip archive and cannot be opened at all. Reading stops after ``STATEMENT_MAX_ROWS`` rows (blank
+ones included): a longer file is refused naming the limit. All of it costs the line loop nothing per good line (the
+good-line expression matches whole rows of the header's width; the limit is an ``islice``).
 """
 import codecs
 import csv
 import io
+import itertools
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
-from ..errors import ImportFailed, Invalid
+from flask_babel import lazy_gettext as _l
+
+from ..errors import ImportFailed, Invalid, invalid
 from ..imports import Limits, _cell, _norm, xlsx_rows
 from .service import CARRIER_LABELS, ISSUERS, carrier_of, iccid_problem
 
@@ -142,6 +157,37 @@ def cells_of(row):
     return row.split(",") if row.__class__ is str else row
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What every row of the file must look like (see the module docstring)."""
+
+    width: int  # the header's cells (XLSX: up to its last non-empty one)
+    cells: int  # the cells of the header row as ``open_rows`` gives it (openpyxl pads XLSX rows to the sheet's width)
+    xlsx: bool  # cells beyond ``width`` may be there, empty (XLSX); else a row has exactly ``width`` cells
+    unterminated: bool  # a CSV whose last line has no line break: its last row is cut
+
+
+def file_shape(data, filename, header):
+    """The Shape of a statement file from its bytes (only the last one is looked at) and its header row's cells."""
+    xlsx = (filename or "").lower().endswith(".xlsx")
+    width = len(header)
+    if xlsx:
+        while width and not str(header[width - 1] or "").strip():
+            width -= 1
+    return Shape(width, len(header), xlsx, not xlsx and not data.endswith((b"\n", b"\r")))
+
+
+def cut_row_message():
+    return _l("The file ends in this row without a line break: the file may have been cut short. "
+              "Upload the complete file.")
+
+
+def too_many_rows(limit):
+    """The 422 of a file longer than STATEMENT_MAX_ROWS."""
+    return invalid("file", _l("The file has more than %(limit)s rows (the limit set by STATEMENT_MAX_ROWS); "
+                              "nothing was imported.", limit=f"{limit:,}"))
+
+
 def header_columns(headers):
     """Map each field to (index, header as written); a missing required column is a row-1 error."""
     lookup = {_norm(a): f for f, names in ALIASES.items() for a in (f, *names)}
@@ -163,10 +209,12 @@ class Problems:
         self.clear()
 
     def clear(self):
-        self.rows, self.bad_rows, self.count = [], 0, 0
+        self.rows, self.bad_rows, self.count, self.last = [], 0, 0, None
 
     def add_row(self, number, problems):
-        self.bad_rows += 1
+        """Add a row's problems (rows come in order; the same row again adds to its problems)."""
+        if number != self.last:
+            self.bad_rows, self.last = self.bad_rows + 1, number
         for column, message in problems:
             self.count += 1
             if len(self.rows) < MAX_LISTED:
@@ -186,12 +234,14 @@ class LineChecker:
     """Checks rows against the statement's carrier and period; good rows become lines of text values.
 
     ``raw``: the rows are text lines (``open_rows``), matched as they are; else lists of cells, matched joined by tabs.
+    ``shape``: what every row must look like (``file_shape``); ``max_rows``: read no further than this many rows.
     """
 
-    def __init__(self, columns, carrier, period, first_rows=(), raw=False):
+    def __init__(self, columns, carrier, period, first_rows=(), raw=False, *, shape, max_rows=None):
         self.columns = columns
         self.carrier, self.period = carrier, period
         self.raw = raw
+        self.shape, self.max_rows = shape, max_rows
         self.prefixes = sorted(p for p, c in ISSUERS.items() if c == carrier)
         # The period as the file spells it (2026-09, 202609...): from the first rows, for the one-regex check.
         i = columns["period"][0]
@@ -220,16 +270,19 @@ class LineChecker:
         file's first row.
 
         Built from this file's column order, so a good row costs one match; anything else (spaces, other
-        spellings, bad values) falls to ``slow``, which explains or normalises it.
+        spellings, bad values, another number of cells) falls to ``slow``, which explains or normalises it. It
+        matches exactly the header's number of cells (an XLSX row's padding beyond them empty), so no cell of a row
+        of another width is ever dropped.
         """
         cell = {f: f"(?P<{f}>{pattern})" for f, pattern in self.cell_patterns().items()}
         cell["period"] = ("(?:" + "|".join(re.escape(t) for t in sorted(self.spellings)) + ")" if self.period
                           else "(?!)")
         by_index = {i: f for f, i in zip(FIELDS, self.idx) if i is not None}
         other = f"[^{sep}]*"
-        parts = [cell[by_index[i]] if i in by_index else other for i in range(max(by_index) + 1)]
+        parts = [cell[by_index[i]] if i in by_index else other for i in range(self.shape.width)]
         absent = "".join(f"(?P<{f}>)" for f in ("msisdn", "sms_count") if f not in self.columns)
-        return re.compile(sep.join(parts) + absent + f"(?:{sep}{other})*", re.ASCII)
+        padding = sep * (self.shape.cells - self.shape.width) if self.shape.xlsx else ""
+        return re.compile(sep.join(parts) + padding + absent, re.ASCII)
 
     def check(self, rows, problems, sink=None, chunk=10_000, entry=None):
         """Check every (row number, row); good lines go to ``sink([entry(row, line, first_row), ...])`` in chunks
@@ -237,10 +290,14 @@ class LineChecker:
         else None).
 
         Returns (lines, billed total). A line is (iccid, msisdn, data_kb, sms_count, plan_fee, overage_fee,
-        total_fee) as text, msisdn and sms_count possibly "". Blank rows are skipped. One loop with local
-        names on purpose: it runs a million times per statement.
+        total_fee) as text, msisdn and sms_count possibly "". Blank rows are skipped. A file longer than
+        ``max_rows`` raises Invalid once that many rows are read; a cut last row (``shape.unterminated``) is a
+        problem of its own. One loop with local names on purpose: it runs a million times per statement.
         """
         plain, slow, luhn, join, raw = self.plain.fullmatch, self.slow, luhn_ok, "\t".join, self.raw
+        cells_per_row = self.shape.cells  # lists of cells (not raw): the regex sees them joined, so count them too
+        if self.max_rows is not None:
+            rows = itertools.islice(rows, self.max_rows + 1)  # one row more tells the file is too long
         entry = entry or (lambda number, line, first_row: (number, line, first_row))
         # ICCID (as an integer: cheaper to hash and keep than the text) -> its first row; a million ICCIDs take
         # about 100 MB while the upload streams.
@@ -249,12 +306,13 @@ class LineChecker:
         in_order = self.plain.groups == len(LINE_FIELDS) and all(
             self.plain.groupindex[f] == n for n, f in enumerate(LINE_FIELDS, 1))
         batch, count, billed, writing = [], 0, Decimal("0.00"), sink is not None
+        number = row = None
         for number, row in rows:
-            match = plain(row if raw else join(row))
+            match = plain(row) if raw else plain(join(row)) if len(row) == cells_per_row else None
             line = None if match is None else match.groups() if in_order else match.group(*LINE_FIELDS)
             if line is None or not luhn(line[0]):
                 cells = row.split(",") if raw else row
-                if not any(c.strip() for c in cells if c):
+                if is_blank(cells):
                     continue  # a blank row
                 line, row_problems = slow(cells)
                 if row_problems:
@@ -269,12 +327,36 @@ class LineChecker:
                 if len(batch) >= chunk:
                     sink(batch)
                     batch = []
+        if self.max_rows is not None and number is not None and number - 1 > self.max_rows:
+            raise too_many_rows(self.max_rows)
+        if self.shape.unterminated and number is not None and not is_blank(cells_of(row)):
+            problems.add_row(number, [(None, cut_row_message())])
+            writing = False
         if batch and writing:
             sink(batch)
         return count, billed
 
+    def width_problem(self, cells):
+        """The message if a (non-blank) row does not have the header's number of cells, else None."""
+        width, count = self.shape.width, len(cells)
+        if count == width:
+            return None
+        if self.shape.xlsx:  # openpyxl pads rows: only a value beyond the header's columns is wrong
+            beyond = next((i for i in range(width, count) if str(cells[i] or "").strip()), None)
+            return None if beyond is None else _l(
+                "The row has a value in column %(column)s, beyond the header's %(width)s columns.",
+                column=beyond + 1, width=width)
+        if count > width:
+            return _l("The row has %(cells)s cells but the header has %(width)s: a cell too many (a comma inside an "
+                      "amount?). Nothing of the row is read.", cells=count, width=width)
+        return _l("The row has %(cells)s cells but the header has %(width)s: cells are missing.",
+                  cells=count, width=width)
+
     def slow(self, cells):
         """(line or None, [(column, message)]) for a row the fast path refused: strip, normalise, explain."""
+        width = self.width_problem(cells)
+        if width is not None:
+            return None, [(None, width)]  # its cells are not where the header says: no field is checked
         raw = {f: (str(cells[i]).strip() if i is not None and i < len(cells) else "") for f, i in zip(FIELDS, self.idx)}
         problems = []
 
@@ -320,6 +402,11 @@ class LineChecker:
             return None, problems
         return (iccid, msisdn, numbers["data_kb"], numbers["sms_count"], numbers["plan_fee"], numbers["overage_fee"],
                 numbers["total_fee"]), []
+
+
+def is_blank(cells):
+    """A row without a single non-blank cell (skipped by the checks, its number kept)."""
+    return not any(c.strip() for c in cells if c)
 
 
 def first_line(rows, columns, carrier=None, period=None):

@@ -6,18 +6,14 @@ from flask_login import current_user
 
 from .. import fields
 from ..auth.access import OPS, require
-from ..errors import DomainError, ImportFailed
+from ..errors import Conflict, DomainError, ImportFailed
 from ..imports import read_upload
+from ..labels import statement_state_labels
 from ..paging import PageArgs
 from ..web.pages import listing, pager_args
 from . import statements
 from .models import CARRIERS, STATEMENT_STATES
 from .views import bp
-
-
-def statement_state_labels():
-    return {"queued": _("Queued"), "running": _("Running"), "done": _("Reconciled"), "failed": _("Failed"),
-            "superseded": _("Superseded")}
 
 
 class StatementPageArgs(PageArgs):
@@ -62,7 +58,10 @@ def upload_statement():
     if result is None:
         return render_template("sims/statement_upload.html", rows=rows), 422
     statement, created = result
-    if created:
+    if created and statement.status == "needs_confirmation":
+        flash(_("Statement stored (version %(version)s), but it has far fewer lines than the current version: it "
+                "counts only once you confirm it.", version=statement.version), "error")
+    elif created:
         flash(_("Statement stored (version %(version)s); the reconciliation is queued.", version=statement.version), "success")
     else:
         flash(_("This file was uploaded before; here is that statement."), "success")
@@ -73,4 +72,30 @@ def upload_statement():
 @require(OPS)
 def statement_detail(statement_id):
     statement = statements.get_statement(statement_id)
-    return render_template("sims/statement_detail.html", statement=statement, versions=statements.versions_of(statement))
+    return render_template("sims/statement_detail.html", statement=statement, versions=statements.versions_of(statement),
+                           comparison=statements.comparison(statement))
+
+
+def _decide(statement_id, decide, done_message):
+    """Confirm or reject a held version from its page; a refusal is flashed."""
+    try:
+        statement = decide(statement_id)
+    except Conflict as err:  # no longer waiting (confirmed, rejected or superseded meanwhile)
+        flash(str(err.message), "error")
+    else:
+        flash(done_message(statement), "success")
+    return redirect(url_for("sims.statement_detail", statement_id=statement_id))
+
+
+@bp.route("/statements/<int:statement_id>/confirm", methods=["POST"])
+@require(OPS)
+def confirm_statement(statement_id):
+    return _decide(statement_id, statements.confirm_statement, lambda s: _(
+        "Version %(version)s confirmed: it replaces the earlier versions and is being reconciled.", version=s.version))
+
+
+@bp.route("/statements/<int:statement_id>/reject", methods=["POST"])
+@require(OPS)
+def reject_statement(statement_id):
+    return _decide(statement_id, statements.reject_statement, lambda s: _(
+        "Version %(version)s rejected: it will never count.", version=s.version))

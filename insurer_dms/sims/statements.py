@@ -2,10 +2,22 @@
 
 A statement is stored in one transaction (the Statement row, its lines by COPY or executemany, the raw file in
 object storage) and only then queued; when Redis is down it stays ``queued`` and ``sweep_queued`` enqueues it
-later. Bad files store nothing and list every bad row (the first ``MAX_LISTED`` problems, with a count).
+later. Bad files store nothing and list every bad row (the first ``MAX_LISTED`` problems, with a count); a file is
+checked whole (every row of the header's width, a CSV's last line ended, at most ``STATEMENT_MAX_ROWS`` rows: see
+statement_file).
+
+Versions that must never win by accident: a file cut exactly at a line boundary reads as a complete, shorter file.
+So a new version with fewer than ``STATEMENT_SHRINK_CONFIRM`` (0.9) of the lines of the version it would supersede
+(the month's current version: queued, running, done or failed) is stored ``needs_confirmation``: it supersedes
+nothing, is not reconciled (the job and the sweep leave it alone) and books nothing until an operator confirms it
+(``confirm_statement``: it then supersedes and is queued as any upload would be) or rejects it
+(``reject_statement``: ``rejected``, it never counts). Both are recorded in the activity log with who and when.
+A newer complete version supersedes the held ones too. The month's statements are locked (SELECT ... FOR UPDATE)
+by every change of version or state here, so an upload, a confirmation and a rejection of one month take turns.
 """
 import contextlib
 import itertools
+import json
 import re
 from decimal import Decimal
 
@@ -21,7 +33,7 @@ from ..extensions import db
 from ..storage import sha256, storage
 from . import statement_columns
 from . import statement_file as sf
-from .models import CARRIERS, Statement
+from .models import CARRIERS, COUNTING_STATES, Statement
 
 RECONCILE_JOB = "jobs.reconcile.reconcile_statement"
 LINE_COLUMNS = "statement_id, row_no, iccid, msisdn, data_kb, sms_count, plan_fee, overage_fee, total_fee, first_row"
@@ -126,6 +138,8 @@ def ingest_statement(data, filename, carrier=None, user_id=None, period=None):
     if headers is None:
         raise invalid("file", "The file is empty.")
     columns = sf.header_columns(sf.cells_of(headers))
+    shape = sf.file_shape(data, filename, sf.cells_of(headers))
+    max_rows = current_app.config["STATEMENT_MAX_ROWS"]
     rows = sf.numbered(source)
     declared = carrier
     carrier, period, seen = sf.first_line(rows, columns, carrier, period)
@@ -134,22 +148,29 @@ def ingest_statement(data, filename, carrier=None, user_id=None, period=None):
         raise invalid("file", "The file has no data rows.")
     problems = sf.Problems()
     if carrier is None or period is None:  # no row says whose or which month: explain every row, store nothing
-        sf.LineChecker(columns, carrier or CARRIERS[0], period, raw=raw).check(rows, problems)
+        sf.LineChecker(columns, carrier or CARRIERS[0], period, raw=raw, shape=shape, max_rows=max_rows).check(
+            rows, problems)
         if not problems:
             raise invalid("file", "No row names a valid ICCID and month.")
         raise problems.error()
 
     try:
-        statement = _create(carrier, period, digest, filename, suffix, user_id)
-        checker = sf.LineChecker(columns, carrier, period, seen, raw)
+        statement, current = _create(carrier, period, digest, filename, suffix, user_id)
+        checker = sf.LineChecker(columns, carrier, period, seen, raw, shape=shape, max_rows=max_rows)
         count, billed = _store_lines(statement, data, sf.cells_of(headers), raw, checker, rows, problems)
         if problems:
             raise problems.error()
         if count == 0:
             raise invalid("file", "The file has no data rows.")
         statement.line_count, statement.billed_total = count, billed
-        _supersede_previous(statement)
-        activity.record("create", statement, note=f"{filename} ({count} lines)" + ("" if declared else "; carrier from the ICCIDs"))
+        note = f"{filename} ({count} lines)" + ("" if declared else "; carrier from the ICCIDs")
+        if _much_smaller(statement, current):
+            statement.status = "needs_confirmation"
+            note += (f"; held for confirmation: {count} lines against {current.line_count} of version "
+                     f"{current.version}")
+        else:
+            _supersede_previous(statement)
+        activity.record("create", statement, note=note)
         storage().put(statement.object_key, data, CONTENT_TYPES[suffix])
         db.session.commit()
     except IntegrityError:
@@ -161,15 +182,38 @@ def ingest_statement(data, filename, carrier=None, user_id=None, period=None):
     except BaseException:
         db.session.rollback()
         raise
-    enqueue_reconciliation(statement.id)
+    if statement.status == "needs_confirmation":
+        current_app.logger.warning("statement %s (%s %s v%s) is held for confirmation: %s lines against %s",
+                                   statement.id, carrier, period, statement.version, count, current.line_count)
+    else:
+        enqueue_reconciliation(statement.id)
     return db.session.get(Statement, statement.id), True
 
 
-def _create(carrier, period, digest, filename, suffix, user_id):
-    """The new Statement row (flushed for its id): the next version of this carrier's month."""
-    previous = db.session.scalars(
-        select(Statement).where(Statement.carrier == carrier, Statement.period == period).with_for_update()
+def _month_locked(carrier, period):
+    """Every version of a carrier's month, locked for this transaction (in id order, so lockers take turns)."""
+    return db.session.scalars(
+        select(Statement).where(Statement.carrier == carrier, Statement.period == period)
+        .order_by(Statement.id).with_for_update().execution_options(populate_existing=True)
     ).all()
+
+
+def _current_of(versions, below=None):
+    """The month's current version (the newest one that counts) among ``versions``, older than ``below``."""
+    counting = [s for s in versions if s.status in COUNTING_STATES and (below is None or s.version < below)]
+    return max(counting, key=lambda s: s.version, default=None)
+
+
+def _much_smaller(statement, current):
+    """True if ``statement`` has fewer than STATEMENT_SHRINK_CONFIRM of the current version's lines."""
+    share = current_app.config["STATEMENT_SHRINK_CONFIRM"]
+    return current is not None and statement.line_count < share * current.line_count
+
+
+def _create(carrier, period, digest, filename, suffix, user_id):
+    """(the new Statement row, flushed for its id: the next version of this carrier's month; the month's current
+    version, or None)."""
+    previous = _month_locked(carrier, period)
     version = max((s.version for s in previous), default=0) + 1
     statement = Statement(
         carrier=carrier, period=period, version=version, sha256=digest, filename=(filename or "")[-255:],
@@ -178,20 +222,85 @@ def _create(carrier, period, digest, filename, suffix, user_id):
     )
     db.session.add(statement)
     db.session.flush()
-    return statement
+    return statement, _current_of(previous)
 
 
 def _supersede_previous(statement):
-    """Earlier versions of the month become ``superseded``; the new version's run replaces their results."""
+    """Earlier versions of the month become ``superseded`` (a held one too: it is no longer to be confirmed; a
+    rejected one stays rejected); the new version's run replaces their results and reverses their entries."""
     older = db.session.scalars(
         select(Statement).where(Statement.carrier == statement.carrier, Statement.period == statement.period,
-                                Statement.id != statement.id, Statement.status != "superseded")
+                                Statement.version < statement.version,
+                                Statement.status.notin_(("superseded", "rejected")))
     ).all()
     for old in older:
         before = old.status
         old.status, old.superseded_by_id = "superseded", statement.id
         activity.record(f"state:{before}->superseded", old, before={"status": before},
                         after={"status": "superseded", "superseded_by_id": statement.id}, note=f"version {statement.version}")
+
+
+# ---------------------------------------------------------------- held versions: confirm or reject
+
+
+def _held(statement_id):
+    """The statement, locked with its month's versions, if it is waiting for confirmation (else 404 / 409)."""
+    statement = get_statement(statement_id)
+    versions = _month_locked(statement.carrier, statement.period)
+    statement = next(s for s in versions if s.id == statement_id)
+    if statement.status != "needs_confirmation":
+        raise Conflict(_l("Statement %(id)s is not waiting for confirmation (its status is %(status)s).",
+                          id=statement.id, status=statement.status), {"status": [statement.status]})
+    return statement, versions
+
+
+def confirm_statement(statement_id):
+    """An operator confirms a held version: it supersedes the month's earlier versions and its reconciliation is
+    queued, as for an ordinary upload. Returns the statement."""
+    statement, versions = _held(statement_id)
+    current = _current_of(versions, below=statement.version)
+    statement.status = "queued"
+    activity.record("confirm", statement, before={"status": "needs_confirmation"}, after={"status": "queued"},
+                    note=_comparison_note(statement, current))
+    _supersede_previous(statement)
+    db.session.commit()
+    enqueue_reconciliation(statement.id)
+    db.session.expire_all()
+    return get_statement(statement_id)
+
+
+def reject_statement(statement_id):
+    """An operator rejects a held version: ``rejected``, kept as history, never reconciled, booked or current."""
+    statement, versions = _held(statement_id)
+    current = _current_of(versions, below=statement.version)
+    statement.status = "rejected"
+    activity.record("reject", statement, before={"status": "needs_confirmation"}, after={"status": "rejected"},
+                    note=_comparison_note(statement, current))
+    db.session.commit()
+    return get_statement(statement_id)
+
+
+def _comparison_note(statement, current):
+    if current is None:
+        return f"{statement.line_count} lines, {statement.billed_total} CNY; no current version"
+    return (f"{statement.line_count} lines, {statement.billed_total} CNY against version {current.version}: "
+            f"{current.line_count} lines, {current.billed_total} CNY")
+
+
+def comparison(statement):
+    """For a held version: its lines and billed total against the month's current version's, else None."""
+    if statement.status != "needs_confirmation":
+        return None
+    current = _current_of(versions_of(statement), below=statement.version)
+    if current is None:
+        return None
+    return {
+        "current_id": current.id, "current_version": current.version, "current_status": current.status,
+        "current_line_count": current.line_count, "current_billed_total": current.billed_total,
+        "line_count": statement.line_count, "billed_total": statement.billed_total,
+        "line_share": round(statement.line_count / current.line_count, 4),
+        "threshold": current_app.config["STATEMENT_SHRINK_CONFIRM"],
+    }
 
 
 # ---------------------------------------------------------------- the queue
@@ -313,10 +422,12 @@ def pick_up_dropped():
 
     A file already ingested (same SHA-256) is skipped. A refused file is logged and recorded once as an
     activity entry (entity ``statement_drop`` = its key, note = its SHA-256, the error and first bad rows in
-    ``after``), then skipped until its content changes. Returns ``{ingested: [ids], skipped, failed: [keys]}``.
+    ``after``), then skipped until its content changes. A file much smaller than the month's current version is
+    ingested held for confirmation, as an upload would be. Returns ``{ingested: [ids], held: [ids of those held],
+    skipped, failed: [keys]}``.
     """
     store = storage()
-    result = {"ingested": [], "skipped": 0, "failed": []}
+    result = {"ingested": [], "held": [], "skipped": 0, "failed": []}
     for key in store.list("statements/"):
         match = DROPPED.fullmatch(key)
         if not match:
@@ -335,15 +446,22 @@ def pick_up_dropped():
             db.session.rollback()
             current_app.logger.warning("dropped statement %s refused: %s", key, err.message)
             activity.record("pickup_failed", None, entity_type="statement_drop", entity_id=key, note=digest,
-                            after={"message": err.message, "errors": err.errors, "rows": (err.rows or [])[:100]})
+                            after=_plain({"message": err.message, "errors": err.errors, "rows": (err.rows or [])[:100]}))
             db.session.commit()
             result["failed"].append(key)
             continue
         if created:
             result["ingested"].append(statement.id)
+            if statement.status == "needs_confirmation":
+                result["held"].append(statement.id)
         else:
             result["skipped"] += 1
     return result
+
+
+def _plain(value):
+    """JSON-safe: messages carried as translatable strings become text (the activity log stores JSON)."""
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
 
 
 # ---------------------------------------------------------------- reading
