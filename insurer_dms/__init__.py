@@ -1,12 +1,16 @@
 """insurer_dms: the insurer's system for the heavy-truck video-monitoring programme."""
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from . import config as config_module
 from .errors import register_error_handlers
 from .extensions import api, babel, csrf, db, login, migrate
+from .validation_messages import install as install_validation_messages
+
+# Before any schema class body runs: marshmallow's fields and validators copy their messages when they are built.
+install_validation_messages()
 
 # Domain packages, each with api.py (REST, blueprint ``blp``) and views.py (pages, blueprint ``bp``).
 DOMAINS = ("auth", "catalogue", "inventory", "fleet", "sims", "ledger", "installs", "maintenance", "audits")
@@ -18,6 +22,8 @@ EXTRA_VIEWS = {"maintenance": ("road_check_views", "sla_views"), "audits": ("rev
 
 
 def _locale():
+    if not has_request_context():
+        return None  # a job or a command: the default locale
     if current_user and current_user.is_authenticated and current_user.locale:
         return current_user.locale
     if session.get("locale"):

@@ -5,13 +5,18 @@ Row numbers are the spreadsheet's: the header is row 1, the first data row is ro
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass, field
 
 import marshmallow as ma
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from .errors import ImportFailed, Invalid
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx")
+HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _norm(header):
@@ -37,7 +42,7 @@ def _decode(data):
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise Invalid("The file is neither UTF-8 nor GB18030 text.", {"file": ["Unreadable text encoding."]})
+    raise Invalid(_l("The file is neither UTF-8 nor GB18030 text."), {"file": [_l("Unreadable text encoding.")]})
 
 
 def read_table(data, filename):
@@ -45,20 +50,20 @@ def read_table(data, filename):
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
         if not data.startswith(b"PK"):
-            raise Invalid("The file is not an XLSX workbook.", {"file": ["Not an XLSX workbook."]})
+            raise Invalid(_l("The file is not an XLSX workbook."), {"file": [_l("Not an XLSX workbook.")]})
         from openpyxl import load_workbook
 
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         except Exception as err:  # openpyxl raises many types for a damaged zip
-            raise Invalid("The XLSX workbook cannot be opened.", {"file": [str(err)[:200]]})
+            raise Invalid(_l("The XLSX workbook cannot be opened."), {"file": [str(err)[:200]]})
         rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     elif name.endswith(".csv"):
         rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(_decode(data)))]
     else:
-        raise Invalid("Upload a .csv or .xlsx file.", {"file": ["Only .csv and .xlsx files are accepted."]})
+        raise Invalid(_l("Upload a .csv or .xlsx file."), {"file": [_l("Only .csv and .xlsx files are accepted.")]})
     if not rows:
-        raise Invalid("The file is empty.", {"file": ["The file is empty."]})
+        raise Invalid(_l("The file is empty."), {"file": [_l("The file is empty.")]})
     headers = rows[0]
     body = [(i, row) for i, row in enumerate(rows[1:], start=2) if any(c for c in row)]
     return headers, body
@@ -86,7 +91,17 @@ def _messages(value):
         return [m for v in value.values() for m in _messages(v)]
     if isinstance(value, list):
         return [m for v in value for m in _messages(v)]
-    return [str(value)]
+    return [value]  # a message id: the error body translates it
+
+
+def column_name(fieldname, aliases):
+    """A column named as the user's file would: its first Chinese header for a Chinese user, else the field's name."""
+    locale = get_locale()
+    if locale is not None and locale.language == "zh":
+        for alias in aliases.get(fieldname, ()):
+            if HAN.search(alias):
+                return alias
+    return fieldname
 
 
 class LoadedRows(list):
@@ -114,10 +129,10 @@ def load_rows(data, filename, schema, aliases, required=None, errors=None):
     errors = RowErrors()
     for fieldname in required if required is not None else [n for n, f in schema.fields.items() if f.required]:
         if fieldname not in columns:
-            errors.add(1, fieldname, f"Missing column {fieldname!r}.")
+            errors.add(1, fieldname, _l("Missing column '%(column)s'.", column=LazyString(column_name, fieldname, aliases)))
     errors.raise_if_any()
     if not body:
-        raise Invalid("The file has no data rows.", {"file": ["No data rows."]})
+        raise Invalid(_l("The file has no data rows."), {"file": [_l("No data rows.")]})
 
     if collect is not None:
         errors = collect
@@ -141,10 +156,10 @@ def load_rows(data, filename, schema, aliases, required=None, errors=None):
 def read_upload(file_storage, max_bytes=5 * 1024 * 1024):
     """Bytes and filename of an uploaded import file, refusing other types and oversize files."""
     if file_storage is None or not file_storage.filename:
-        raise Invalid("Choose a file to upload.", {"file": ["A file is required."]})
+        raise Invalid(_l("Choose a file to upload."), {"file": [_l("A file is required.")]})
     if not file_storage.filename.lower().endswith(ALLOWED_SUFFIXES):
-        raise Invalid("Upload a .csv or .xlsx file.", {"file": ["Only .csv and .xlsx files are accepted."]})
+        raise Invalid(_l("Upload a .csv or .xlsx file."), {"file": [_l("Only .csv and .xlsx files are accepted.")]})
     data = file_storage.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise Invalid("The file is too large.", {"file": [f"At most {max_bytes // (1024 * 1024)} MB."]})
+        raise Invalid(_l("The file is too large."), {"file": [_l("At most %(mb)s MB.", mb=max_bytes // (1024 * 1024))]})
     return data, file_storage.filename

@@ -148,22 +148,6 @@ def _counties():
     }
 
 
-def _http_messages():
-    """Werkzeug's stock descriptions and the app's own generic error texts (errors.py)."""
-    from werkzeug import exceptions as ex
-
-    return {
-        ex.BadRequest.description: _("The browser (or proxy) sent a request that this server could not understand."),
-        ex.Forbidden.description: _("You don't have the permission to access the requested resource."),
-        ex.NotFound.description: _("The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."),
-        ex.MethodNotAllowed.description: _("The method is not allowed for the requested URL."),
-        ex.RequestEntityTooLarge.description: _("The data value transmitted exceeds the capacity limit."),
-        ex.InternalServerError.description: _("The server encountered an internal error and was unable to complete your request."),
-        "Some fields are invalid.": _("Some fields are invalid."),
-        "Internal error; it has been logged.": _("Internal error; it has been logged."),
-    }
-
-
 def _http_statuses():
     return {
         "Bad Request": _("Bad Request"),
@@ -216,7 +200,6 @@ _KINDS = {
     "ledger_source": _ledger_sources,
     "county": _counties,
     "http_status": _http_statuses,
-    "http_message": _http_messages,
 }
 
 
