@@ -104,6 +104,17 @@ def column_name(fieldname, aliases):
     return fieldname
 
 
+def column_names(fieldnames, aliases):
+    """``column_name`` of each field, as one list to show ("a, b"; Chinese: "甲、乙")."""
+
+    def names():
+        locale = get_locale()
+        separator = "、" if locale is not None and locale.language == "zh" else ", "
+        return separator.join(column_name(f, aliases) for f in fieldnames)
+
+    return LazyString(names)
+
+
 class LoadedRows(list):
     """``[(row_number, loaded_dict)]``; ``.columns`` maps each field to its header as written in the file."""
 

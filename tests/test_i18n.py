@@ -113,7 +113,7 @@ def test_domain_values_have_labels(app):
         assert label("action", "withdraw") == "撤销"
         assert label("action", "state:in_stock->faulty") == "在库 → 故障"
         assert label("action", "something_new") == "something_new"
-        assert label("role", "contractor") == "安装服务商"
+        assert label("role", "contractor") == "安装单位"
     with app.app_context(), app.test_request_context(headers=EN):
         assert label("action", "import") == "imported"
         assert label("http_status", "Conflict") == "Conflict"

@@ -4,9 +4,11 @@ import re
 from decimal import Decimal
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 from flask_smorest.fields import Upload
 
 from ..paging import PageArgs
+from ..validation_messages import N_
 from ..validity import check_validity
 from .models import DEVICE_TYPES
 
@@ -27,7 +29,7 @@ class MoneyField(ma.fields.Decimal):
             raise ma.ValidationError(self.error_messages["places"])
         return super()._format_num(num)
 
-    default_error_messages = {"places": "At most two decimal places (CNY fen)."}
+    default_error_messages = {"places": _l("At most two decimal places (CNY fen).")}
 
 
 class CatalogueEntrySchema(ma.Schema):
@@ -127,7 +129,7 @@ DEVICE_TYPE_WORDS = {
 class FileBoolean(ma.fields.Field):
     """1/0, yes/no, true/false, Y/N, 是/否, ✓."""
 
-    default_error_messages = {"invalid": "Not a yes/no value (use 1/0, yes/no, true/false, Y/N, 是/否 or ✓)."}
+    default_error_messages = {"invalid": N_("Not a yes/no value (use 1/0, yes/no, true/false, Y/N, 是/否 or ✓).")}
 
     def _deserialize(self, value, attr, data, **kwargs):
         word = str(value).strip().lower()
@@ -167,7 +169,7 @@ class FileDeviceType(ma.fields.String):
         word = str(value).strip().lower()
         if word in DEVICE_TYPE_WORDS:
             return DEVICE_TYPE_WORDS[word]
-        raise ma.ValidationError(f"Must be one of: {', '.join(DEVICE_TYPES)} (or 一体机/分体机).")
+        raise ma.ValidationError(_l("Must be one of: %(choices)s (or 一体机/分体机).", choices=", ".join(DEVICE_TYPES)))
 
 
 class CatalogueImportRowSchema(ma.Schema):
