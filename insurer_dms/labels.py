@@ -3,7 +3,9 @@
 Templates call ``label(kind, value)`` (a Jinja global from the app's ``_layout`` context processor):
 ``{{ label('role', current_user.role.value) }}``. An unknown value is shown as it is.
 """
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 
 
 def _roles():
@@ -212,3 +214,17 @@ def label(kind, value, default=None):
         states = {**sim_state_labels(), **device_state_labels()}  # SIM and device histories use the same action form
         return f"{states.get(frm, frm)} → {states.get(to, to)}"
     return _KINDS[kind]().get(value, value if default is None else default)
+
+
+def named(kind, value):
+    """``value`` as an error message names it, lazily: in English the value itself (the API's word); in another
+    language its label with the value in brackets, "故障（faulty）"."""
+
+    def text():
+        locale = get_locale()
+        if locale is None or locale.language == "en":
+            return str(value)
+        shown = label(kind, value)
+        return shown if shown == value else f"{shown}（{value}）"
+
+    return LazyString(text)
