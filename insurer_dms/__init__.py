@@ -4,13 +4,13 @@ from pathlib import Path
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
+# First of all: marshmallow's messages become ids before any field or validator is built (they copy them then).
+from . import validation_messages  # noqa: F401
+
+# isort: split
 from . import config as config_module
 from .errors import register_error_handlers
 from .extensions import api, babel, csrf, db, login, migrate
-from .validation_messages import install as install_validation_messages
-
-# Before any schema class body runs: marshmallow's fields and validators copy their messages when they are built.
-install_validation_messages()
 
 # Domain packages, each with api.py (REST, blueprint ``blp``) and views.py (pages, blueprint ``bp``).
 DOMAINS = ("auth", "catalogue", "inventory", "fleet", "sims", "ledger", "installs", "maintenance", "audits")

@@ -5,8 +5,9 @@ marshmallow only formats a message that is a ``str`` (``Field.make_error``), and
 when the validator is built, at import time, with no request to take a language from. So these messages are
 ``Message``: a ``str`` holding the English text, that remembers its id and every ``format()`` applied to it, and gives
 the text in the current language when turned into a ``str`` (the error edge in errors.py does that). ``install()``
-puts them on marshmallow's classes; it runs when the ``insurer_dms`` package is imported, before any schema class
-body builds its fields and validators (they copy the messages when built).
+puts them on marshmallow's classes. It runs when this module is imported, which the ``insurer_dms`` package does
+first of all: fields and validators copy their messages when they are built, so it must come before any schema
+class body (ours, or one a module builds at import time).
 
 It also lets ``marshmallow.ValidationError`` take a Flask-Babel lazy message (``_l(...)``) as it takes a ``str``: as
 a list of one message, so the messages of a field are always a list.
@@ -156,3 +157,10 @@ def install():
     ma.Schema._default_error_messages = {"type": N_("Invalid input type."), "unknown": N_("Unknown field.")}
     webargs_core.Parser.DEFAULT_VALIDATION_MESSAGE = N_("Invalid value.")
     ma.ValidationError.__init__ = _validation_error_init
+    # A lazy message may carry what a user typed in its parameters, but Flask-Babel marks lazy strings as safe HTML
+    # (``__html__``): Jinja would not escape one, and a flash would keep it as Markup. They are escaped like any text.
+    if "__html__" in LazyString.__dict__:
+        del LazyString.__html__
+
+
+install()

@@ -1,5 +1,6 @@
 """Marshmallow schemas for operators, trucks and policies: validation, serialisation, documentation."""
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 
 from ..paging import PageArgs
 from .identifiers import CountyCodeField, CreditCodeField, PlateColourField, PlateField, VinField, county_name
@@ -110,7 +111,7 @@ class PolicySchema(ma.Schema):
     def _period(self, data, **kwargs):
         start, end = data.get("start_date"), data.get("end_date")
         if start and end and end <= start:
-            raise ma.ValidationError("End date must be after the start date.", "end_date")
+            raise ma.ValidationError(_l("End date must be after the start date."), "end_date")
 
 
 class PolicyPatchSchema(PolicySchema):
