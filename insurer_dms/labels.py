@@ -228,3 +228,14 @@ def named(kind, value):
         return shown if shown == value else f"{shown}（{value}）"
 
     return LazyString(text)
+
+
+def named_list(kind, values):
+    """``named`` of each value, as one list to show ("a, b"; Chinese: "甲（a）、乙（b）")."""
+
+    def text():
+        locale = get_locale()
+        separator = ", " if locale is None or locale.language == "en" else "、"
+        return separator.join(str(named(kind, value)) for value in values)
+
+    return LazyString(text)

@@ -3,6 +3,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 
 from ..fleet.identifiers import CountyCodeField
 from ..paging import PageArgs
@@ -160,7 +161,7 @@ class CompanySchema(ma.Schema):
 
 def _two_places(value):
     if value is not None and value.as_tuple().exponent < -2:
-        raise ma.ValidationError("At most two decimal places (CNY fen).")
+        raise ma.ValidationError(_l("At most two decimal places (CNY fen)."))
 
 
 class CompanyPatchSchema(ma.Schema):
