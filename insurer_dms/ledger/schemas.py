@@ -2,6 +2,7 @@
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 
 from ..fleet.identifiers import CountyCodeField
 from ..paging import PageArgs
@@ -16,7 +17,7 @@ Money = lambda **kw: ma.fields.Decimal(as_string=True, places=2, **kw)  # noqa: 
 
 def month_field(metadata=None, **kw):
     """A month as YYYY-MM."""
-    return ma.fields.String(validate=ma.validate.Regexp(MONTH, error="A month is YYYY-MM."),
+    return ma.fields.String(validate=ma.validate.Regexp(MONTH, error=_l("A month is YYYY-MM.")),
                             metadata={"example": "2026-09", **(metadata or {})}, **kw)
 
 
