@@ -10,7 +10,6 @@ browser's), or the default language outside a request (jobs).
 """
 from flask import jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from flask_smorest import Api as SmorestApi
 from werkzeug import exceptions as http
 
@@ -86,8 +85,7 @@ class ImportFailed(Invalid):
     def __init__(self, rows, message=None):
         rows = sorted(rows, key=lambda r: (r["row"], str(r.get("column") or "")))
         count = len({r["row"] for r in rows})
-        super().__init__(message or lazy_ngettext("%(num)d row is invalid; nothing was imported.",
-                                                  "%(num)d row(s) are invalid; nothing was imported.", count), rows=rows)
+        super().__init__(message or _l("%(count)s row(s) are invalid; nothing was imported.", count=count), rows=rows)
 
 
 def invalid(field, message):

@@ -95,6 +95,9 @@ def _field_messages():
         fields.IPInterface: {"invalid_ip_interface": N_("Not a valid IP interface.")},
         fields.IPv4Interface: {"invalid_ip_interface": N_("Not a valid IPv4 interface.")},
         fields.IPv6Interface: {"invalid_ip_interface": N_("Not a valid IPv6 interface.")},
+        fields._TemporalField: {"invalid": N_("Not a valid {obj_type}."),  # noqa: SLF001 (marshmallow's base of the three below)
+                                "invalid_awareness": N_("Not a valid {awareness} {obj_type}."),
+                                "format": N_('"{input}" cannot be formatted as a {obj_type}.')},
         fields.DateTime: {"invalid": N_("Not a valid datetime."), "invalid_awareness": N_("Not a valid {awareness} datetime."),
                           "format": N_('"{input}" cannot be formatted as a datetime.')},
         fields.NaiveDateTime: {"invalid_awareness": N_("Not a valid naive datetime.")},
