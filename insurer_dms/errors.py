@@ -209,8 +209,7 @@ def register_error_handlers(app):
     @app.errorhandler(DomainError)
     def _domain_error(err):
         names = {404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity", 400: "Bad Request", 403: "Forbidden"}
-        return error_response(err.status, names.get(err.status, "Error"), err.message_id, err.field_messages,
-                              err.row_messages)
+        return error_response(err.status, names.get(err.status, "Error"), err.message, err.errors, err.rows)
 
     @app.errorhandler(Exception)
     def _unexpected(err):
