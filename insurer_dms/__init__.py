@@ -1,9 +1,13 @@
 """insurer_dms: the insurer's system for the heavy-truck video-monitoring programme."""
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
+# First of all: marshmallow's messages become ids before any field or validator is built (they copy them then).
+from . import validation_messages  # noqa: F401
+
+# isort: split
 from . import config as config_module
 from .errors import register_error_handlers
 from .extensions import api, babel, csrf, db, limiter, login, migrate
@@ -19,6 +23,8 @@ EXTRA_VIEWS = {"maintenance": ("road_check_views", "sla_views"), "audits": ("rev
 
 
 def _locale():
+    if not has_request_context():
+        return None  # a job or a command: the default locale
     if current_user and current_user.is_authenticated and current_user.locale:
         return current_user.locale
     if session.get("locale"):

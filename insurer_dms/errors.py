@@ -3,24 +3,67 @@
 Every error answered by the API has the shape
 ``{"code": 422, "status": "Unprocessable Entity", "message": "...", "errors": {"field": ["..."]}}``;
 file imports add ``"rows": [{"row": 7, "column": "vin", "message": "..."}]``.
+
+Messages are ids (Flask-Babel lazy strings, ``_l("No work order %(id)s.", id=order_id)``, or marshmallow's, see
+validation_messages.py): this edge turns them into text in the language of the request (the user's, else the
+browser's), or the default language outside a request (jobs).
 """
 import marshmallow as ma
 from flask import jsonify, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Api as SmorestApi
+from werkzeug import exceptions as http
+
+from .validation_messages import LIBRARY_TEXTS
+
+
+def text(message):
+    """A message id (or plain text) as text in the current language."""
+    if message is None:
+        return None
+    return str(LIBRARY_TEXTS.get(message, message)) if isinstance(message, str) else str(message)
+
+
+def texts(messages):
+    """``text`` of every message in a nested dict/list of messages, keeping its shape."""
+    if isinstance(messages, dict):
+        return {key: texts(value) for key, value in messages.items()}
+    if isinstance(messages, (list, tuple)):
+        return [texts(value) for value in messages]
+    return text(messages)
 
 from . import fields
 
 
 class DomainError(Exception):
-    """Base of the errors a service raises on purpose."""
+    """Base of the errors a service raises on purpose.
+
+    ``message``, ``errors`` (field -> messages) and ``rows`` read as text in the current language; the ids given
+    stay in ``message_id``, ``field_messages`` and ``row_messages``.
+    """
 
     status = 400
 
     def __init__(self, message, errors=None, rows=None):
         super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
-        self.rows = rows
+        self.message_id = message
+        self.field_messages = errors or {}
+        self.row_messages = rows
+
+    @property
+    def message(self):
+        return text(self.message_id)
+
+    @property
+    def errors(self):
+        return {field: texts(messages if isinstance(messages, (list, tuple, dict)) else [messages])
+                for field, messages in self.field_messages.items()}
+
+    @property
+    def rows(self):
+        if self.row_messages is None:
+            return None
+        return [{**row, "message": text(row.get("message"))} for row in self.row_messages]
 
 
 class Invalid(DomainError):
@@ -43,8 +86,9 @@ class ImportFailed(Invalid):
     """A file import with bad rows: nothing was stored, every bad row is listed."""
 
     def __init__(self, rows, message=None):
-        rows = sorted(rows, key=lambda r: (r["row"], r.get("column") or ""))
-        super().__init__(message or f"{len({r['row'] for r in rows})} row(s) are invalid; nothing was imported.", rows=rows)
+        rows = sorted(rows, key=lambda r: (r["row"], str(r.get("column") or "")))
+        count = len({r["row"] for r in rows})
+        super().__init__(message or _l("%(count)s row(s) are invalid; nothing was imported.", count=count), rows=rows)
 
 
 def invalid(field, message):
@@ -53,7 +97,7 @@ def invalid(field, message):
 
 
 def flatten_errors(errors, prefix=""):
-    """Turn marshmallow/webargs nested messages into ``{"a.0.b": [msg, ...]}``."""
+    """Turn marshmallow/webargs nested messages into ``{"a.0.b": [text, ...]}`` (text in the current language)."""
     flat = {}
     if isinstance(errors, dict):
         for key, value in errors.items():
@@ -63,13 +107,13 @@ def flatten_errors(errors, prefix=""):
             name = f"{prefix}.{key}" if prefix else str(key)
             flat.update(flatten_errors(value, name))
     elif isinstance(errors, (list, tuple)):
-        if all(isinstance(e, str) for e in errors):
-            flat.setdefault(prefix or "_schema", []).extend(errors)
+        if not any(isinstance(e, (dict, list, tuple)) for e in errors):
+            flat.setdefault(prefix or "_schema", []).extend(text(e) for e in errors)
         else:
             for e in errors:
                 flat.update(flatten_errors(e, prefix))
     else:
-        flat.setdefault(prefix or "_schema", []).append(str(errors))
+        flat.setdefault(prefix or "_schema", []).append(text(errors))
     return flat
 
 
@@ -78,11 +122,12 @@ def _wants_json():
 
 
 def error_response(code, status, message, errors=None, rows=None, headers=None):
-    body = {"code": code, "status": status, "message": message}
+    """The one error body, its messages as text in the request's language; JSON for the API, else error.html."""
+    body = {"code": code, "status": status, "message": text(message)}
     if errors:
-        body["errors"] = errors
+        body["errors"] = {field: texts(messages) for field, messages in errors.items()}
     if rows is not None:
-        body["rows"] = rows
+        body["rows"] = [{**row, "message": text(row.get("message"))} for row in rows]
     if _wants_json():
         resp = jsonify(body)
     else:
@@ -134,10 +179,45 @@ class Api(SmorestApi):
         data = getattr(error, "data", None) or {}
         messages = data.get("messages") or data.get("errors")
         errors = flatten_errors(messages) if messages else None
-        message = data.get("message") or error.description or error.name
+        message = data.get("message") or http_description(error)
         if error.code == 422 and messages and not data.get("message"):
-            message = "Some fields are invalid."
+            message = SOME_FIELDS_INVALID
         return error_response(error.code, error.name, message, errors, headers=data.get("headers"))
+
+
+SOME_FIELDS_INVALID = _l("Some fields are invalid.")
+INTERNAL_ERROR = _l("Internal error; it has been logged.")
+
+
+def _stock_descriptions():
+    """Werkzeug's own description of each status, as message ids (the English text is Werkzeug's)."""
+    return {
+        400: _l("The browser (or proxy) sent a request that this server could not understand."),
+        401: _l("The server could not verify that you are authorized to access the URL requested. You either supplied "
+                "the wrong credentials (e.g. a bad password), or your browser doesn't understand how to supply the "
+                "credentials required."),
+        403: _l("You don't have the permission to access the requested resource. It is either read-protected or not "
+                "readable by the server."),
+        404: _l("The requested URL was not found on the server. If you entered the URL manually please check your "
+                "spelling and try again."),
+        405: _l("The method is not allowed for the requested URL."),
+        409: _l("A conflict happened while processing the request. The resource might have been modified while the "
+                "request was being processed."),
+        413: _l("The data value transmitted exceeds the capacity limit."),
+        415: _l("The server does not support the media type transmitted in the request."),
+        422: _l("The request was well-formed but was unable to be followed due to semantic errors."),
+        429: _l("This user has exceeded an allotted request count. Try again later."),
+        500: _l("The server encountered an internal error and was unable to complete your request. Either the server "
+                "is overloaded or there is an error in the application."),
+    }
+
+
+def http_description(error):
+    """An HTTP error's description: ours when a view gave one, else Werkzeug's stock text in the user's language."""
+    stock = http.default_exceptions.get(error.code)
+    if error.description and (stock is None or error.description != stock.description):
+        return error.description
+    return _stock_descriptions().get(error.code, error.description or error.name)
 
 
 def register_error_handlers(app):
@@ -150,7 +230,7 @@ def register_error_handlers(app):
     def _unexpected(err):
         # HTTPExceptions never reach here: Api.handle_http_exception is more specific.
         app.logger.exception("Unhandled error")
-        return error_response(500, "Internal Server Error", "Internal error; it has been logged.")
+        return error_response(500, "Internal Server Error", INTERNAL_ERROR)
 
     register_integrity_safety_net(app, _domain_error)
 

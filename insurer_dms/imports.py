@@ -14,12 +14,15 @@ way while it is read.
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 
 import marshmallow as ma
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from .errors import ImportFailed, Invalid
 
@@ -138,6 +141,9 @@ def csv_rows(text, limits):
         raise Invalid(_l("The file is not a readable CSV file."), {"file": [str(err)[:200]]})
 
 
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
 def _norm(header):
     return "".join(str(header or "").replace("\ufeff", "").split()).lower()
 
@@ -161,7 +167,7 @@ def _decode(data):
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise Invalid("The file is neither UTF-8 nor GB18030 text.", {"file": ["Unreadable text encoding."]})
+    raise Invalid(_l("The file is neither UTF-8 nor GB18030 text."), {"file": [_l("Unreadable text encoding.")]})
 
 
 def read_table(data, filename, limits=None):
@@ -173,9 +179,9 @@ def read_table(data, filename, limits=None):
     elif name.endswith(".csv"):
         rows = [[c.strip() for c in row] for row in csv_rows(_decode(data), limits)]
     else:
-        raise Invalid("Upload a .csv or .xlsx file.", {"file": ["Only .csv and .xlsx files are accepted."]})
+        raise Invalid(_l("Upload a .csv or .xlsx file."), {"file": [_l("Only .csv and .xlsx files are accepted.")]})
     if not rows:
-        raise Invalid("The file is empty.", {"file": ["The file is empty."]})
+        raise Invalid(_l("The file is empty."), {"file": [_l("The file is empty.")]})
     headers = rows[0]
     body = [(i, row) for i, row in enumerate(rows[1:], start=2) if any(c for c in row)]
     return headers, body
@@ -203,7 +209,28 @@ def _messages(value):
         return [m for v in value.values() for m in _messages(v)]
     if isinstance(value, list):
         return [m for v in value for m in _messages(v)]
-    return [str(value)]
+    return [value]  # a message id: the error body translates it
+
+
+def column_name(fieldname, aliases):
+    """A column named as the user's file would: its first Chinese header for a Chinese user, else the field's name."""
+    locale = get_locale()
+    if locale is not None and locale.language == "zh":
+        for alias in aliases.get(fieldname, ()):
+            if HAN.search(alias):
+                return alias
+    return fieldname
+
+
+def column_names(fieldnames, aliases):
+    """``column_name`` of each field, as one list to show ("a, b"; Chinese: "甲、乙")."""
+
+    def names():
+        locale = get_locale()
+        separator = "、" if locale is not None and locale.language == "zh" else ", "
+        return separator.join(column_name(f, aliases) for f in fieldnames)
+
+    return LazyString(names)
 
 
 class LoadedRows(list):
@@ -231,10 +258,10 @@ def load_rows(data, filename, schema, aliases, required=None, errors=None):
     errors = RowErrors()
     for fieldname in required if required is not None else [n for n, f in schema.fields.items() if f.required]:
         if fieldname not in columns:
-            errors.add(1, fieldname, f"Missing column {fieldname!r}.")
+            errors.add(1, fieldname, _l("Missing column '%(column)s'.", column=LazyString(column_name, fieldname, aliases)))
     errors.raise_if_any()
     if not body:
-        raise Invalid("The file has no data rows.", {"file": ["No data rows."]})
+        raise Invalid(_l("The file has no data rows."), {"file": [_l("No data rows.")]})
 
     if collect is not None:
         errors = collect
@@ -261,9 +288,9 @@ def read_upload(file_storage, max_bytes=None):
     if max_bytes is None:
         max_bytes = current_app.config["IMPORT_MAX_BYTES"]
     if file_storage is None or not file_storage.filename:
-        raise Invalid("Choose a file to upload.", {"file": ["A file is required."]})
+        raise Invalid(_l("Choose a file to upload."), {"file": [_l("A file is required.")]})
     if not file_storage.filename.lower().endswith(ALLOWED_SUFFIXES):
-        raise Invalid("Upload a .csv or .xlsx file.", {"file": ["Only .csv and .xlsx files are accepted."]})
+        raise Invalid(_l("Upload a .csv or .xlsx file."), {"file": [_l("Only .csv and .xlsx files are accepted.")]})
     data = file_storage.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Invalid(_l("The file is too large."), {"file": [_l("At most %(mb)s MB.", mb=_mb(max_bytes))]})

@@ -3,7 +3,9 @@
 Templates call ``label(kind, value)`` (a Jinja global from the app's ``_layout`` context processor):
 ``{{ label('role', current_user.role.value) }}``. An unknown value is shown as it is.
 """
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 
 
 def _roles():
@@ -157,22 +159,6 @@ def _counties():
     }
 
 
-def _http_messages():
-    """Werkzeug's stock descriptions and the app's own generic error texts (errors.py)."""
-    from werkzeug import exceptions as ex
-
-    return {
-        ex.BadRequest.description: _("The browser (or proxy) sent a request that this server could not understand."),
-        ex.Forbidden.description: _("You don't have the permission to access the requested resource."),
-        ex.NotFound.description: _("The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."),
-        ex.MethodNotAllowed.description: _("The method is not allowed for the requested URL."),
-        ex.RequestEntityTooLarge.description: _("The data value transmitted exceeds the capacity limit."),
-        ex.InternalServerError.description: _("The server encountered an internal error and was unable to complete your request."),
-        "Some fields are invalid.": _("Some fields are invalid."),
-        "Internal error; it has been logged.": _("Internal error; it has been logged."),
-    }
-
-
 def _http_statuses():
     return {
         "Bad Request": _("Bad Request"),
@@ -226,7 +212,6 @@ _KINDS = {
     "ledger_source": _ledger_sources,
     "county": _counties,
     "http_status": _http_statuses,
-    "http_message": _http_messages,
 }
 
 
@@ -239,3 +224,28 @@ def label(kind, value, default=None):
         states = {**sim_state_labels(), **device_state_labels()}  # SIM and device histories use the same action form
         return f"{states.get(frm, frm)} → {states.get(to, to)}"
     return _KINDS[kind]().get(value, value if default is None else default)
+
+
+def named(kind, value):
+    """``value`` as an error message names it, lazily: in English the value itself (the API's word); in another
+    language its label with the value in brackets, "故障（faulty）"."""
+
+    def text():
+        locale = get_locale()
+        if locale is None or locale.language == "en":
+            return str(value)
+        shown = label(kind, value)
+        return shown if shown == value else f"{shown}（{value}）"
+
+    return LazyString(text)
+
+
+def named_list(kind, values):
+    """``named`` of each value, as one list to show ("a, b"; Chinese: "甲（a）、乙（b）")."""
+
+    def text():
+        locale = get_locale()
+        separator = ", " if locale is None or locale.language == "en" else "、"
+        return separator.join(str(named(kind, value)) for value in values)
+
+    return LazyString(text)

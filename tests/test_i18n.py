@@ -1,4 +1,6 @@
-"""Simplified Chinese pages: a complete, compiled catalogue, and the language chosen per request and per user."""
+"""Simplified Chinese pages: a complete, compiled catalogue, and the language chosen per request and per user;
+every message a user can be refused with is a message id, never a plain English string."""
+import ast
 import re
 from pathlib import Path
 
@@ -53,6 +55,15 @@ def test_placeholders_and_plural_forms_are_right(po):
                 assert set(placeholders.findall(translated)) == wanted, m.id
 
 
+def test_marshmallow_placeholders_survive_the_translation(po):
+    """marshmallow fills ``{min}``, ``{input}``... into its messages: a translation must keep the same fields."""
+    fields = re.compile(r"(?<!\{)\{(\w*)(?:![rsa])?\}(?!\})")
+    for m in po:
+        if m.id and "python-brace-format" in m.flags:
+            assert set(fields.findall(m.string)) == set(fields.findall(m.id)), m.id
+            assert m.string.count("{{") == m.id.count("{{") and m.string.count("}}") == m.id.count("}}"), m.id
+
+
 def test_translations_are_chinese(po):
     not_chinese = [m.id for m in po if m.id and not all(HAN.search(t) for t in _key(m.string))]
     assert not not_chinese
@@ -72,6 +83,148 @@ def test_every_string_in_the_code_is_in_the_catalogue(po):
     found = {k for k in found if k[0]}
     missing = sorted(found - set(_entries(po)))
     assert not missing, f"not in {PO.name}; run bash scripts/translations and translate: {missing}"
+
+
+# --- messages are ids -----------------------------------------------------------------------------------
+
+# The calls that carry a message to a user, and the position of the message among their arguments.
+MESSAGE_CALLS = {"Invalid": 0, "Conflict": 0, "NotFound": 0, "DomainError": 0, "ImportFailed": 1, "invalid": 1,
+                 "ValidationError": 0, "Forbidden": 0, "Unauthorized": 0, "BadRequest": 0, "RequestEntityTooLarge": 0,
+                 "UnsupportedMediaType": 0, "TooManyRequests": 0, "commit_or_conflict": 0, "abort": 1}
+
+
+def _plain_text(node):
+    """A str literal, an f-string, or text built from one (+, %, .format): English that no catalogue translates."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        return _plain_text(node.left) or _plain_text(node.right)
+    if isinstance(node, ast.IfExp):
+        return _plain_text(node.body) or _plain_text(node.orelse)
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+            and _plain_text(node.func.value))
+
+
+def _called(node):
+    return node.func.id if isinstance(node.func, ast.Name) else node.func.attr if isinstance(node.func, ast.Attribute) else None
+
+
+def _plain_messages(tree):
+    """(line, what) of every user message in ``tree`` that is plain text instead of a lazy gettext id."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _called(node)
+        if name in MESSAGE_CALLS:
+            at = MESSAGE_CALLS[name]
+            message = node.args[at] if len(node.args) > at else next(
+                (k.value for k in node.keywords if k.arg in ("message", "description")), None)
+            if message is not None and _plain_text(message):
+                found.append((node.lineno, f"{name}(...) message"))
+            details = [*node.args[at + 1:], *(k.value for k in node.keywords if k.arg == "errors")]
+            for detail in details:  # {field: ["..."]}: the field messages
+                for inner in ast.walk(detail):
+                    if isinstance(inner, (ast.List, ast.Tuple)):
+                        found += [(e.lineno, f"{name}(...) field message") for e in inner.elts if _plain_text(e)]
+        elif name == "add" and len(node.args) == 3 and _plain_text(node.args[2]):  # RowErrors.add(row, column, message)
+            found.append((node.lineno, "row message"))
+    for node in ast.walk(tree):  # errors["field"] = ["..."]
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.List) and isinstance(node.targets[0], ast.Subscript)
+                and isinstance(node.targets[0].value, ast.Name) and "error" in node.targets[0].value.id):
+            found += [(e.lineno, "field message") for e in node.value.elts if _plain_text(e)]
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in ("message", "refusal") for t in node.targets):
+            if _plain_text(node.value):
+                found.append((node.lineno, "message variable"))
+    return found
+
+
+def test_the_check_finds_plain_messages():
+    tree = ast.parse("""
+raise Invalid("Bad.", {"x": ["Bad."]})
+raise NotFound(f"No truck {truck_id}.")
+raise invalid("x", "Bad " + name)
+raise ma.ValidationError("Must be {n}.".format(n=1))
+errors.add(2, "vin", f"VIN {vin} twice.")
+errors["plan_id"] = [f"No plan {plan_id}."]
+message = "Taken."
+raise Conflict(_l("Taken by %(who)s.", who=who), {"x": [_l("Taken.")]})
+flash("; ".join([err.message, *more]))
+""")
+    assert [line for line, _what in _plain_messages(tree)] == [2, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_every_message_a_user_is_refused_with_is_a_message_id():
+    """Domain errors, schema and field messages, row errors, 401/403 refusals: ``_l("...", name=value)``, so the
+    error edge can answer in the user's language. A plain str or an f-string would always be English."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        offenders += [f"{path.relative_to(ROOT)}:{line}: {what}" for line, what in _plain_messages(ast.parse(path.read_text()))]
+    assert not offenders, "use flask_babel.lazy_gettext with keyword parameters:\n" + "\n".join(offenders)
+
+
+def test_marshmallow_and_webargs_messages_are_all_ids():
+    """Every message marshmallow's fields, validators and schemas (and webargs) can answer with is a message id."""
+    import inspect
+
+    import marshmallow as ma
+    from marshmallow import fields, validate
+    from webargs import core, fields as webargs_fields
+
+    from insurer_dms.validation_messages import Message
+
+    plain = []
+    for module in (fields, webargs_fields):
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, fields.Field):
+                messages = {}
+                for base in reversed(cls.__mro__):  # as a field merges them when it is built
+                    messages.update(getattr(base, "default_error_messages", {}))
+                plain += [f"{name}.{key}" for key, text in messages.items() if not isinstance(text, Message)]
+    for name, cls in inspect.getmembers(validate, inspect.isclass):
+        for attribute in ("default_message", "message_min", "message_max", "message_all", "message_equal", "message_gte",
+                          "message_gt", "message_lte", "message_lt"):
+            if isinstance(getattr(cls, attribute, None), str) and not isinstance(getattr(cls, attribute), Message):
+                plain.append(f"{name}.{attribute}")
+    plain += [f"Schema.{key}" for key, text in ma.Schema._default_error_messages.items() if not isinstance(text, Message)]
+    assert isinstance(core.Parser.DEFAULT_VALIDATION_MESSAGE, Message)
+    assert not plain, f"not translated (add them to insurer_dms/validation_messages.py): {plain}"
+
+
+def test_a_validator_built_at_import_time_answers_in_the_language_of_the_request(app):
+    import marshmallow as ma
+
+    class Form(ma.Schema):
+        count = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=9))
+        day = ma.fields.Date(required=True)
+        note = ma.fields.String(validate=ma.validate.Length(max=3))
+
+    def messages():
+        try:
+            Form().load({"count": 12, "note": "long", "extra": 1})
+        except ma.ValidationError as err:
+            from insurer_dms.errors import flatten_errors
+
+            return flatten_errors(err.messages)
+
+    with app.app_context(), app.test_request_context(headers=ZH):
+        assert messages() == {"count": ["必须大于或等于 1且小于或等于 9。"], "day": ["此项为必填项。"],
+                              "note": ["长度不能超过 3。"], "extra": ["未知字段。"]}
+    with app.app_context(), app.test_request_context(headers=EN):
+        assert messages() == {"count": ["Must be greater than or equal to 1 and less than or equal to 9."],
+                              "day": ["Missing data for required field."], "note": ["Longer than maximum length 3."],
+                              "extra": ["Unknown field."]}
+
+
+def test_a_lazy_message_is_escaped_like_any_text_on_a_page(app):
+    from flask import render_template_string
+    from flask_babel import lazy_gettext as _l
+
+    with app.app_context(), app.test_request_context(headers=EN):
+        shown = render_template_string("{{ m }}", m=_l("No truck %(truck)s.", truck="<script>x</script>"))
+    assert shown == "No truck &lt;script&gt;x&lt;/script&gt;."
 
 
 # --- the language of a request -------------------------------------------------------------------------
@@ -113,7 +266,7 @@ def test_domain_values_have_labels(app):
         assert label("action", "withdraw") == "撤销"
         assert label("action", "state:in_stock->faulty") == "在库 → 故障"
         assert label("action", "something_new") == "something_new"
-        assert label("role", "contractor") == "安装服务商"
+        assert label("role", "contractor") == "安装单位"
     with app.app_context(), app.test_request_context(headers=EN):
         assert label("action", "import") == "imported"
         assert label("http_status", "Conflict") == "Conflict"

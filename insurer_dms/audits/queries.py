@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .. import activity
@@ -25,6 +26,7 @@ from ..auth.access import OPS
 from ..downloads import XLSX
 from ..errors import Conflict, Invalid, NotFound, invalid
 from ..extensions import db
+from ..labels import named
 from ..ledger import service as ledger
 from ..storage import sha256, storage
 from ..transactions import commit_or_conflict, race_guard
@@ -76,7 +78,7 @@ def get_query_for(user, query_id, lock=False):
         stmt = stmt.with_for_update(of=FindingQuery).execution_options(populate_existing=True)
     query = db.session.scalar(stmt)
     if query is None:
-        raise NotFound(f"No query {query_id}.")
+        raise NotFound(_l("No query %(id)s.", id=query_id))
     return query
 
 
@@ -100,20 +102,22 @@ def _check_move(query, to):
     """Refuse (409) a move the state machine does not allow."""
     if to not in TRANSITIONS[query.state]:
         if query.state in VERDICTS:
-            message = f"Query {query.id} is closed ({query.state}); it cannot be {to} now."
+            message = _l("Query %(id)s is closed (%(state)s); it cannot be %(to)s now.", id=query.id,
+                         state=named("query_state", query.state), to=named("query_state", to))
         elif to in VERDICTS:
-            message = f"Query {query.id} has not been answered yet; it can be closed once operations answer it."
+            message = _l("Query %(id)s has not been answered yet; it can be closed once operations answer it.", id=query.id)
         else:
-            message = f"Query {query.id} is {query.state}; it cannot be {to} now."
+            message = _l("Query %(id)s is %(state)s; it cannot be %(to)s now.", id=query.id, state=named("query_state", query.state),
+                         to=named("query_state", to))
         raise Conflict(message, {"state": [message]})
 
 
 def _text(errors, field, value, required=True):
     value = (value or "").strip()
     if required and not value:
-        errors[field] = ["This field is required."]
+        errors[field] = [_l("This field is required.")]
     elif len(value) > TEXT_MAX:
-        errors[field] = [f"At most {TEXT_MAX} characters."]
+        errors[field] = [_l("At most %(count)s characters.", count=TEXT_MAX)]
     return value or None
 
 
@@ -123,13 +127,14 @@ def _text(errors, field, value, required=True):
 def raise_refusal(finding):
     """Why no query may be raised on ``finding`` now (None: it may): unpublished, one pending, or upheld."""
     if finding.audit.status != "published":
-        return "Queries are raised on published reports only."
+        return _l("Queries are raised on published reports only.")
     pending = next((q for q in finding.queries if q.state in OPEN_QUERY_STATES), None)
     if pending is not None:
-        return f"This finding already has query {pending.id} ({pending.state}); it must be closed before another is raised."
+        return _l("This finding already has query %(id)s (%(state)s); it must be closed before another is raised.", id=pending.id,
+                  state=named("query_state", pending.state))
     upheld = next((q for q in finding.queries if q.state == "upheld"), None)
     if upheld is not None:
-        return f"This finding was upheld in query {upheld.id}; its refund is recorded."
+        return _l("This finding was upheld in query %(id)s; its refund is recorded.", id=upheld.id)
     return None
 
 
@@ -142,7 +147,7 @@ def raise_query(user, audit_id, finding_id, question):
     errors = {}
     question = _text(errors, "question", question)
     if errors:
-        raise Invalid("Write the question.", errors)
+        raise Invalid(_l("Write the question."), errors)
     query = FindingQuery(finding_id=finding.id, state="open", question=question, raised_at=utcnow(), raised_by_id=user.id)
     db.session.add(query)
     with race_guard():  # two reviewers at the same moment: the partial unique index lets one through, 409 as the check
@@ -194,11 +199,11 @@ def _check_attachment(errors, upload):
     limit = max_attachment_bytes()
     if not data or len(data) > limit:
         size = f"{limit // 2**20} MB" if limit % 2**20 == 0 else f"{limit} bytes"
-        errors["attachment"] = [f"An attachment must be between 1 byte and {size}."]
+        errors["attachment"] = [_l("An attachment must be between 1 byte and %(size)s.", size=size)]
         return None
     content_type = attachment_type(data)
     if content_type is None:
-        errors["attachment"] = ["The attachment must be a PDF, JPEG, PNG or XLSX file (checked by its content)."]
+        errors["attachment"] = [_l("The attachment must be a PDF, JPEG, PNG or XLSX file (checked by its content).")]
         return None
     return data, clean_filename(filename, ATTACHMENT_TYPES[content_type]), content_type
 
@@ -211,7 +216,7 @@ def answer(user, query_id, text, upload=None):
     text = _text(errors, "answer", text)
     checked = _check_attachment(errors, upload)
     if errors:
-        raise Invalid("The answer cannot be saved.", errors)
+        raise Invalid(_l("The answer cannot be saved."), errors)
     key = None
     values = {"state": "answered", "answer": text, "answered_at": utcnow(), "answered_by_id": user.id}
     if checked is not None:
@@ -223,7 +228,7 @@ def answer(user, query_id, text, upload=None):
     before, after = activity.changes(query, values)
     activity.record("answer", query, before, after)
     try:
-        commit_or_conflict("Another change to this query got there first; reload and try again.", "state")
+        commit_or_conflict(_l("Another change to this query got there first; reload and try again."), "state")
     except Conflict:
         if key:
             storage().delete(key)  # nothing refers to it
@@ -235,10 +240,10 @@ def attachment(user, query_id):
     """(bytes, content type, filename, sha256) of a query's attachment; 404 without one, 409 if it was altered."""
     query = get_query_for(user, query_id)
     if not query.attachment_key:
-        raise NotFound(f"Query {query_id} has no attachment.")
+        raise NotFound(_l("Query %(id)s has no attachment.", id=query_id))
     data = storage().get(query.attachment_key)
     if sha256(data) != query.attachment_sha256:
-        raise Conflict(f"The stored attachment of query {query_id} no longer matches its SHA-256.")
+        raise Conflict(_l("The stored attachment of query %(id)s no longer matches its SHA-256.", id=query_id))
     return data, query.attachment_content_type, query.attachment_name, query.attachment_sha256
 
 
@@ -247,17 +252,19 @@ def attachment(user, query_id):
 
 def _refund(errors, amount):
     if amount is None or amount == "":
-        errors["refund_amount"] = ["The refund owed to the operator is required when the finding is upheld."]
+        errors["refund_amount"] = [_l("The refund owed to the operator is required when the finding is upheld.")]
         return None
     try:
         amount = Decimal(str(amount))
     except InvalidOperation:
-        errors["refund_amount"] = ["Not an amount."]
+        errors["refund_amount"] = [_l("Not an amount.")]
         return None
-    if not amount.is_finite() or amount <= 0 or amount > REFUND_MAX:
-        errors["refund_amount"] = ["The refund must be more than 0.00 CNY."]
+    if not amount.is_finite() or amount <= 0:
+        errors["refund_amount"] = [_l("The refund must be more than 0.00 CNY.")]
+    elif amount > REFUND_MAX:
+        errors["refund_amount"] = [_l("The refund may be at most %(max)s CNY.", max=REFUND_MAX)]
     elif amount.as_tuple().exponent < -2:
-        errors["refund_amount"] = ["At most two decimal places (fen)."]
+        errors["refund_amount"] = [_l("At most two decimal places (fen).")]
     else:
         return amount.quantize(Decimal("0.01"))
     return None
@@ -272,7 +279,7 @@ def close(user, query_id, verdict, note=None, refund_amount=None):
     """The reviewer's verdict on an answered query: accepted (explained) or upheld (a violation, with its refund)."""
     query = get_query_for(user, query_id, lock=True)
     if verdict not in VERDICTS:
-        raise invalid("verdict", f"The verdict is one of {', '.join(VERDICTS)}.")
+        raise invalid("verdict", _l("The verdict is one of %(verdicts)s.", verdicts=", ".join(VERDICTS)))
     _check_move(query, verdict)
     errors = {}
     note = _text(errors, "note", note, required=verdict == "upheld")
@@ -280,9 +287,9 @@ def close(user, query_id, verdict, note=None, refund_amount=None):
     if verdict == "upheld":
         amount = _refund(errors, refund_amount)
     elif refund_amount not in (None, ""):
-        errors["refund_amount"] = ["No refund is owed when the query is accepted."]
+        errors["refund_amount"] = [_l("No refund is owed when the query is accepted.")]
     if errors:
-        raise Invalid("The query cannot be closed.", errors)
+        raise Invalid(_l("The query cannot be closed."), errors)
     closed_at = utcnow()
     values = {"state": verdict, "closing_note": note, "closed_at": closed_at, "closed_by_id": user.id, "refund_amount": amount}
     if amount is not None:
@@ -295,5 +302,5 @@ def close(user, query_id, verdict, note=None, refund_amount=None):
         values["ledger_entry_id"] = entry.id
     before, after = activity.changes(query, values)
     activity.record("accept" if verdict == "accepted" else "uphold", query, before, after, note=note)
-    commit_or_conflict("Another change to this query got there first; reload and try again.", "state")
+    commit_or_conflict(_l("Another change to this query got there first; reload and try again."), "state")
     return query

@@ -1,5 +1,6 @@
 """Marshmallow schemas of audit runs, their findings and files: validation, output and OpenAPI."""
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 
 from .. import fields
 from ..fleet.identifiers import CountyCodeField
@@ -24,7 +25,7 @@ class AuditCreateSchema(ma.Schema):
     @ma.validates_schema
     def _period_ordered(self, data, **kwargs):
         if data["period_to"] < data["period_from"]:
-            raise ma.ValidationError("The period must end on or after its first day.", "period_to")
+            raise ma.ValidationError(_l("The period must end on or after its first day."), "period_to")
 
 
 class AuditFileSchema(ma.Schema):

@@ -6,6 +6,7 @@ Operations staff see every run; reviewers (the regulator) see published runs onl
 from decimal import Decimal
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select, update
 from sqlalchemy.orm import joinedload
 
@@ -14,6 +15,7 @@ from ..auth.access import OPS, REVIEWER
 from ..downloads import XLSX, file_response
 from ..errors import Conflict, NotFound, invalid
 from ..extensions import db
+from ..labels import named
 from ..paging import paginate
 from ..queue import enqueue
 from ..storage import sha256, storage
@@ -49,7 +51,7 @@ def get_audit(audit_id, lock=False):
         stmt = stmt.with_for_update()
     audit = db.session.scalar(stmt)
     if audit is None:
-        raise NotFound(f"No audit {audit_id}.")
+        raise NotFound(_l("No audit %(id)s.", id=audit_id))
     return audit
 
 
@@ -59,7 +61,7 @@ def get_audit_for(user, audit_id):
     role = _role(user)
     if role == OPS or (role == REVIEWER and audit.status == "published"):
         return audit
-    raise NotFound(f"No audit {audit_id}.")
+    raise NotFound(_l("No audit %(id)s.", id=audit_id))
 
 
 def get_finding_for(user, audit_id, finding_id):
@@ -71,7 +73,7 @@ def get_finding_for(user, audit_id, finding_id):
         .where(AuditFinding.id == finding_id, AuditFinding.audit_id == audit.id)
     )
     if finding is None:
-        raise NotFound(f"No finding {finding_id} in audit {audit_id}.")
+        raise NotFound(_l("No finding %(finding)s in audit %(audit)s.", finding=finding_id, audit=audit_id))
     return finding
 
 
@@ -95,7 +97,7 @@ def scope_name(period_from, period_to, counties=None):
 def create_audit(period_from, period_to, counties=None, user_id=None):
     """A new run (the next version of its scope), queued and handed to the job; returns it."""
     if period_to < period_from:
-        raise invalid("period_to", "The period must end on or after its first day.")
+        raise invalid("period_to", _l("The period must end on or after its first day."))
     counties = sorted(set(counties)) if counties else None
     scope = scope_name(period_from, period_to, counties)
     versions = db.session.scalars(select(AuditRun.version).where(AuditRun.scope == scope).with_for_update()).all()
@@ -103,7 +105,8 @@ def create_audit(period_from, period_to, counties=None, user_id=None):
                      counties=counties, tolerance=Decimal(current_app.config["AUDIT_RESIDUAL_TOLERANCE"]),
                      status="queued", progress=0, created_by_id=user_id)
     db.session.add(audit)
-    with race_guard(f"Another run of {scope} was created at the same moment; try again."):  # a first version: no row to lock
+    # a first version: no row to lock
+    with race_guard(_l("Another run of %(scope)s was created at the same moment; try again.", scope=scope)):
         activity.record("create", audit)
         db.session.commit()
     enqueue_run(audit.id)
@@ -216,11 +219,14 @@ def publish(audit_id, user_id=None):
 
     audit = get_audit(audit_id, lock=True)
     if audit.status == "published":
-        raise Conflict(f"Audit {audit_id} is already published; run it again for a new version.", {"status": [audit.status]})
+        raise Conflict(_l("Audit %(id)s is already published; run it again for a new version.", id=audit_id),
+                       {"status": [audit.status]})
     if audit.status != "draft":
-        raise Conflict(f"Audit {audit_id} is {audit.status}; only a draft can be published.", {"status": [audit.status]})
+        raise Conflict(_l("Audit %(id)s is %(status)s; only a draft can be published.", id=audit_id,
+                          status=named("audit_status", audit.status)), {"status": [audit.status]})
     if inputs_sha256(scope_of(audit), used_renewals(audit)) != audit.inputs_sha256:
-        message = "The policies or installations behind this draft changed since it ran; run it again and publish the new version."
+        message = _l("The policies or installations behind this draft changed since it ran; run it again and publish the new "
+                     "version.")
         raise Conflict(message, {"inputs_sha256": [message]})
     audit.published_at, audit.published_by_id = utcnow(), user_id
     content = report.content(audit, db.session.scalars(findings_query(audit.id)).all())
@@ -235,7 +241,7 @@ def publish(audit_id, user_id=None):
     activity.record("publish", audit, before={"status": "draft"},
                     after={"status": "published", "inputs_sha256": audit.inputs_sha256,
                            "files": {f.format: f.sha256 for f in audit.files}})
-    commit_or_conflict(f"Audit {audit_id} changed at the same moment; reload it.")
+    commit_or_conflict(_l("Audit %(id)s changed at the same moment; reload it.", id=audit_id))
     return get_audit(audit_id)
 
 
@@ -244,11 +250,12 @@ def report_file(user, audit_id, file_format):
     audit = get_audit_for(user, audit_id)
     stored = next((f for f in audit.files if f.format == file_format), None)
     if stored is None:
-        raise NotFound(f"Audit {audit_id} has no {file_format} report (only published runs have files).")
+        raise NotFound(_l("Audit %(id)s has no %(format)s report (only published runs have files).", id=audit_id, format=file_format))
     data = storage().get(stored.object_key)
     if sha256(data) != stored.sha256:
         current_app.logger.error("audit %s: stored %s does not match its SHA-256", audit_id, stored.object_key)
-        raise Conflict(f"The stored {file_format} report of audit {audit_id} does not match its SHA-256; it is not served.")
+        raise Conflict(_l("The stored %(format)s report of audit %(id)s does not match its SHA-256; it is not served.",
+                          format=file_format, id=audit_id))
     return data, stored
 
 

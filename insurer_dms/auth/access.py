@@ -2,6 +2,9 @@
 from functools import wraps
 
 from flask import g, request, session
+from flask_babel import gettext, pgettext
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden, Unauthorized
 
@@ -25,15 +28,22 @@ def require(*roles):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if not current_user.is_authenticated:
-                raise Unauthorized("Log in or send an Authorization: Bearer token.")
+                raise Unauthorized(_l("Log in or send an Authorization: Bearer token."))
             if current_user.role.value not in roles:
-                raise Forbidden(f"This needs the role {' or '.join(roles)}.")
+                raise Forbidden(_l("This needs the role %(roles)s.", roles=LazyString(_role_names, roles)))
             return view(*args, **kwargs)
 
         wrapper.access_roles = roles
         return wrapper
 
     return decorate
+
+
+def _role_names(roles):
+    """The roles of a refusal as the user reads them ("ops or contractor")."""
+    names = {OPS: pgettext("role in a refusal", "ops"), CONTRACTOR: pgettext("role in a refusal", "contractor"),
+             REVIEWER: pgettext("role in a refusal", "reviewer")}
+    return gettext(" or ").join(names.get(role, role) for role in roles)
 
 
 def public(view):

@@ -31,20 +31,20 @@ def create_user(email, role, password=None, company=None):
     """Create a user; contractors must belong to a company. Returns (user, password)."""
     email = (email or "").strip().lower()
     if "@" not in email:
-        raise invalid("email", "Not a valid email address.")
+        raise invalid("email", _l("Not a valid email address."))
     try:
         role = Role(role)
     except ValueError:
-        raise invalid("role", "Role must be one of ops, contractor, reviewer.")
+        raise invalid("role", _l("Role must be one of ops, contractor, reviewer."))
     if role is Role.CONTRACTOR and not company:
-        raise invalid("company", "A contractor user needs a company.")
+        raise invalid("company", _l("A contractor user needs a company."))
     if role is not Role.CONTRACTOR and company:
-        raise invalid("company", "Only contractor users belong to a company.")
+        raise invalid("company", _l("Only contractor users belong to a company."))
     if db.session.scalar(select(User).where(User.email == email)):
-        raise Conflict(f"User {email} already exists.", {"email": ["Already exists."]})
+        raise Conflict(_l("User %(email)s already exists.", email=email), {"email": [_l("Already exists.")]})
     password = password or secrets.token_urlsafe(12)
     if len(password) < 8:
-        raise invalid("password", "Use at least 8 characters.")
+        raise invalid("password", _l("Use at least 8 characters."))
     user = User(email=email, role=role, password_hash=_hash_password(password))
     if company:
         user.company = get_or_create_company(company)
@@ -109,7 +109,7 @@ def create_token(user, name=None):
 def user_by_email(email):
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:
-        raise NotFound(f"No user {email}.")
+        raise NotFound(_l("No user %(email)s.", email=email))
     return user
 
 
@@ -128,7 +128,7 @@ def user_for_token(token):
 def revoke_token(user, token_id):
     row = db.session.get(ApiToken, token_id)
     if row is None or (row.user_id != user.id and user.role is not Role.OPS):
-        raise NotFound("No such token.")
+        raise NotFound(_l("No such token."))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         activity.record("revoke", row, after={"revoked_at": row.revoked_at})

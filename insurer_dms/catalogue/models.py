@@ -1,6 +1,7 @@
 import datetime as dt
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,11 +44,11 @@ class CatalogueEntry(db.Model):
     def usable_on(self, day):
         """Why this entry cannot be bought or installed on ``day``, or None if it can."""
         if self.withdrawn_on is not None and self.withdrawn_on <= day:
-            return f"withdrawn from the catalogue on {self.withdrawn_on.isoformat()}"
+            return _l("withdrawn from the catalogue on %(day)s", day=self.withdrawn_on.isoformat())
         if day < self.valid_from:
-            return f"not valid before {self.valid_from.isoformat()}"
+            return _l("not valid before %(day)s", day=self.valid_from.isoformat())
         if self.valid_to is not None and day > self.valid_to:
-            return f"validity ended on {self.valid_to.isoformat()}"
+            return _l("validity ended on %(day)s", day=self.valid_to.isoformat())
         return None
 
     @property

@@ -3,10 +3,12 @@ import datetime as dt
 import re
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 from flask_smorest.fields import Upload
 
 from .. import fields
 from ..paging import PageArgs
+from ..validation_messages import N_
 from ..validity import check_validity
 from .models import DEVICE_TYPES
 
@@ -110,7 +112,7 @@ DEVICE_TYPE_WORDS = {
 class FileBoolean(fields.Field):
     """1/0, yes/no, true/false, Y/N, 是/否, ✓."""
 
-    default_error_messages = {"invalid": "Not a yes/no value (use 1/0, yes/no, true/false, Y/N, 是/否 or ✓)."}
+    default_error_messages = {"invalid": N_("Not a yes/no value (use 1/0, yes/no, true/false, Y/N, 是/否 or ✓).")}
 
     def _deserialize(self, value, attr, data, **kwargs):
         word = str(value).strip().lower()
@@ -151,7 +153,7 @@ class FileDeviceType(fields.String):
         word = str(value).strip().lower()
         if word in DEVICE_TYPE_WORDS:
             return DEVICE_TYPE_WORDS[word]
-        raise ma.ValidationError(f"Must be one of: {', '.join(DEVICE_TYPES)} (or 一体机/分体机).")
+        raise ma.ValidationError(_l("Must be one of: %(choices)s (or 一体机/分体机).", choices=", ".join(DEVICE_TYPES)))
 
 
 class CatalogueImportRowSchema(ma.Schema):

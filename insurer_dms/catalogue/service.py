@@ -1,4 +1,5 @@
 """Catalogue rules and transactions: entries, withdrawal, deletion and file import."""
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
@@ -6,7 +7,7 @@ from .. import activity
 from ..errors import Conflict, NotFound, invalid
 from ..extensions import db
 from ..transactions import commit_or_conflict, race_guard
-from ..imports import RowErrors, load_rows
+from ..imports import RowErrors, column_names, load_rows
 from .models import CatalogueEntry
 from .schemas import IMPORT_ALIASES, CatalogueImportRowSchema
 
@@ -14,7 +15,7 @@ ENTITY = CatalogueEntry.__tablename__
 # Changing these would rewrite the terms under which existing orders and devices were bought.
 FROZEN_WHEN_REFERENCED = ("bid_unit_price", "valid_from")
 KEY = ("tender_batch", "lot", "model_code")
-DUPLICATE_KEY = "An entry with this tender batch, lot and model code already exists."
+DUPLICATE_KEY = _l("An entry with this tender batch, lot and model code already exists.")
 
 
 def entries_query(q=None, manufacturer=None, device_type=None, usable_on=None, include_withdrawn=True):
@@ -51,7 +52,7 @@ def get_entry(entry_id, lock=False):
         stmt = stmt.with_for_update()
     entry = db.session.scalar(stmt)
     if entry is None:
-        raise NotFound(f"Catalogue entry {entry_id} does not exist.")
+        raise NotFound(_l("Catalogue entry %(id)s does not exist.", id=entry_id))
     return entry
 
 
@@ -103,12 +104,12 @@ def update_entry(entry_id, data):
     changed = [k for k, v in data.items() if getattr(entry, k) != v]
     frozen = [k for k in changed if k in FROZEN_WHEN_REFERENCED]
     if frozen and is_referenced(entry.id):
-        message = "The entry is referenced by orders or devices; this field cannot change. Withdraw it and add a new entry instead."
+        message = _l("The entry is referenced by orders or devices; this field cannot change. Withdraw it and add a new entry instead.")
         raise Conflict(message, {k: [message] for k in frozen})
     valid_from = data.get("valid_from", entry.valid_from)
     valid_to = data.get("valid_to", entry.valid_to)
     if valid_to is not None and valid_to < valid_from:
-        raise invalid("valid_to", "Must be on or after valid_from.")
+        raise invalid("valid_to", _l("Must be on or after valid_from."))
     merged = {k: data.get(k, getattr(entry, k)) for k in KEY}
     if any(k in changed for k in KEY) and _key_taken(merged, exclude_id=entry.id):
         raise Conflict(DUPLICATE_KEY, {"model_code": [DUPLICATE_KEY]})
@@ -123,7 +124,7 @@ def withdraw_entry(entry_id, withdrawn_on):
     """Take an entry off the catalogue from ``withdrawn_on``; it stays for the records."""
     entry = get_entry(entry_id, lock=True)
     if entry.withdrawn_on is not None:
-        message = f"Already withdrawn on {entry.withdrawn_on.isoformat()}."
+        message = _l("Already withdrawn on %(day)s.", day=entry.withdrawn_on.isoformat())
         raise Conflict(message, {"withdrawn_on": [message]})
     before, after = activity.changes(entry, {"withdrawn_on": withdrawn_on})
     activity.record("withdraw", entry, before, after)
@@ -134,7 +135,7 @@ def withdraw_entry(entry_id, withdrawn_on):
 def delete_entry(entry_id):
     """Remove an entry that nothing refers to (a mistake); referenced entries are withdrawn instead."""
     entry = get_entry(entry_id, lock=True)
-    message = "The entry is referenced; withdraw it instead."
+    message = _l("The entry is referenced; withdraw it instead.")
     if is_referenced(entry.id):
         raise Conflict(message)
     activity.record("delete", entry, before=activity.snapshot(entry))
@@ -168,14 +169,14 @@ def import_entries(data, filename):
     for number, values in rows:
         key = tuple(values[k] for k in KEY)
         if key in seen:
-            errors.add(number, "model_code", f"Duplicate of row {seen[key]} (same tender batch, lot and model code).")
+            errors.add(number, "model_code", _l("Duplicate of row %(row)s (same tender batch, lot and model code).", row=seen[key]))
             continue
         seen[key] = number
         if key in existing:
             differing = _differences(existing[key], values)
             if differing:
-                errors.add(number, "model_code",
-                           f"Already in the catalogue with other values ({', '.join(differing)}); edit the entry instead.")
+                errors.add(number, "model_code", _l("Already in the catalogue with other values (%(columns)s); edit the entry instead.",
+                                                    columns=column_names(differing, IMPORT_ALIASES)))
             else:
                 unchanged += 1
             continue

@@ -8,6 +8,8 @@ import re
 import unicodedata
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+
 from .. import fields
 
 # ---------------------------------------------------------------- plate numbers (GA 36-2018)
@@ -27,18 +29,17 @@ def plate_number(value):
     text = unicodedata.normalize("NFKC", str(value or "")).upper()
     text = re.sub(r"[\s·•.\-]", "", text)
     if not text:
-        raise ValueError("Plate number is required.")
+        raise ValueError(_l("Plate number is required."))
     if text[0] not in PROVINCES:
-        raise ValueError(f"Plate must start with a province character such as 粤, got {text[0]!r}.")
+        raise ValueError(_l("Plate must start with a province character such as 粤, got %(char)r.", char=text[0]))
     if "I" in text or "O" in text:
-        raise ValueError("Plates never use the letters I or O.")
+        raise ValueError(_l("Plates never use the letters I or O."))
     if len(text) < 2 or not ("A" <= text[1] <= "Z"):
-        raise ValueError("The second character must be the city letter (粤U for Chaozhou).")
+        raise ValueError(_l("The second character must be the city letter (粤U for Chaozhou)."))
     body = text[2:]
     if not any(p.match(body) for p in _PLATE_BODIES):
-        raise ValueError(
-            f"After {text[:2]} expect 5 letters/digits (6 for new-energy plates with D/F; trailers end in 挂), got {body!r}."
-        )
+        raise ValueError(_l("After %(start)s expect 5 letters/digits (6 for new-energy plates with D/F; trailers end in 挂), "
+                            "got %(body)r.", start=text[:2], body=body))
     return text
 
 
@@ -62,9 +63,10 @@ def plate_colour(value):
     try:
         code = int(text)
     except ValueError:
-        raise ValueError(f"Plate colour must be a code 1, 2, 3, 4 or 9 (or blue/yellow/black/white/other), got {value!r}.")
+        raise ValueError(_l("Plate colour must be a code 1, 2, 3, 4 or 9 (or blue/yellow/black/white/other), got %(value)r.",
+                            value=value))
     if code not in PLATE_COLOURS:
-        raise ValueError(f"Plate colour code must be 1 blue, 2 yellow, 3 black, 4 white or 9 other, got {code}.")
+        raise ValueError(_l("Plate colour code must be 1 blue, 2 yellow, 3 black, 4 white or 9 other, got %(code)s.", code=code))
     return code
 
 
@@ -90,18 +92,18 @@ def vin(value):
     """A vehicle identification number: 17 characters, no I/O/Q, check digit at position 9."""
     text = re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", str(value or "")).upper())
     if not text:
-        raise ValueError("VIN is required.")
+        raise ValueError(_l("VIN is required."))
     if len(text) != 17:
-        raise ValueError(f"VIN must be 17 characters, got {len(text)}.")
+        raise ValueError(_l("VIN must be 17 characters, got %(count)s.", count=len(text)))
     banned = sorted(set(text) & set("IOQ"))
     if banned:
-        raise ValueError(f"VIN cannot contain the letters I, O or Q (found {', '.join(banned)}).")
+        raise ValueError(_l("VIN cannot contain the letters I, O or Q (found %(letters)s).", letters=", ".join(banned)))
     bad = sorted(set(text) - set(VIN_ALPHABET))
     if bad:
-        raise ValueError(f"VIN may only contain letters and digits (found {''.join(bad)!r}).")
+        raise ValueError(_l("VIN may only contain letters and digits (found %(chars)r).", chars="".join(bad)))
     expected = vin_check_digit(text)
     if text[8] != expected:
-        raise ValueError(f"VIN check digit is {text[8]}, expected {expected}.")
+        raise ValueError(_l("VIN check digit is %(digit)s, expected %(expected)s.", digit=text[8], expected=expected))
     return text
 
 
@@ -130,17 +132,18 @@ def credit_code(value):
     """A unified social credit code: 18 characters, division code at 3-8, check character last."""
     text = re.sub(r"\s", "", unicodedata.normalize("NFKC", str(value or "")).upper())
     if not text:
-        raise ValueError("Unified social credit code is required.")
+        raise ValueError(_l("Unified social credit code is required."))
     if len(text) != 18:
-        raise ValueError(f"Unified social credit code must be 18 characters, got {len(text)}.")
+        raise ValueError(_l("Unified social credit code must be 18 characters, got %(count)s.", count=len(text)))
     for position, char in enumerate(text, start=1):
         if char not in CREDIT_ALPHABET:
-            raise ValueError(f"Character {char!r} at position {position} is not allowed (letters I, O, S, V, Z are never used).")
+            raise ValueError(_l("Character %(char)r at position %(position)s is not allowed (letters I, O, S, V, Z are never used).",
+                                    char=char, position=position))
     if not text[2:8].isdigit():
-        raise ValueError("Positions 3-8 must be the 6-digit administrative division code.")
+        raise ValueError(_l("Positions 3-8 must be the 6-digit administrative division code."))
     expected = credit_check_character(text[:17])
     if text[17] != expected:
-        raise ValueError(f"Check character is {text[17]}, expected {expected}.")
+        raise ValueError(_l("Check character is %(char)s, expected %(expected)s.", char=text[17], expected=expected))
     return text
 
 
@@ -182,9 +185,9 @@ def county_code(value):
     if text.endswith(".0"):  # a code typed into a spreadsheet number cell
         text = text[:-2]
     if not re.fullmatch(r"\d{6}", text):
-        raise ValueError(f"Division code must be 6 digits (e.g. 445102), got {value!r}.")
+        raise ValueError(_l("Division code must be 6 digits (e.g. 445102), got %(value)r.", value=value))
     if text[:2] not in _PROVINCE_PREFIXES:
-        raise ValueError(f"Division code {text} does not start with a province code.")
+        raise ValueError(_l("Division code %(code)s does not start with a province code.", code=text))
     return text
 
 

@@ -10,13 +10,14 @@ import re
 from decimal import Decimal
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from .. import fields
 from .. import activity
 from ..extensions import db
-from ..imports import RowErrors, load_rows
+from ..imports import RowErrors, column_names, load_rows
 from ..transactions import race_guard
 from .identifiers import CountyCodeField, CreditCodeField, PlateColourField, PlateField, VinField
 from .models import Operator, Policy, Truck
@@ -77,7 +78,7 @@ def vehicle_type_from_text(text):
     ):
         if any(w in lowered for w in words):
             return kind
-    raise ValueError(f"Unknown vehicle type {value!r} (e.g. 重型半挂牵引车, 重型普通货车, 专项作业车, 挂车).")
+    raise ValueError(_l("Unknown vehicle type %(value)r (e.g. 重型半挂牵引车, 重型普通货车, 专项作业车, 挂车).", value=value))
 
 
 def policy_kind_from_text(text):
@@ -89,7 +90,7 @@ def policy_kind_from_text(text):
         return "compulsory"
     if "商业" in value:
         return "commercial"
-    raise ValueError(f"Policy kind must be 商业险/commercial or 交强险/compulsory, got {text!r}.")
+    raise ValueError(_l("Policy kind must be 商业险/commercial or 交强险/compulsory, got %(value)r.", value=text))
 
 
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
@@ -106,7 +107,7 @@ def date_from_text(text):
             raise ValueError
         return dt.date(*(int(g) for g in match.groups()))
     except ValueError:
-        raise ValueError(f"Not a date: {text!r} (use YYYY-MM-DD).")
+        raise ValueError(_l("Not a date: %(value)r (use YYYY-MM-DD).", value=text))
 
 
 class _Parsed(fields.String):
@@ -191,9 +192,9 @@ class PolicyRowSchema(ma.Schema):
     def _rules(self, data, **kwargs):
         start, end = data.get("start_date"), data.get("end_date")
         if start and end and end <= start:
-            raise ma.ValidationError("End date must be after the start date.", "end_date")
+            raise ma.ValidationError(_l("End date must be after the start date."), "end_date")
         if data.get("kind") == "commercial" and "autonomous_coefficient" not in data:
-            raise ma.ValidationError("Commercial policies need the autonomous pricing coefficient.", "autonomous_coefficient")
+            raise ma.ValidationError(_l("Commercial policies need the autonomous pricing coefficient."), "autonomous_coefficient")
 
 
 # ---------------------------------------------------------------- the import
@@ -215,7 +216,8 @@ class _FirstSeen:
             self.errors.add(
                 row,
                 self.columns.get(key_field, key_field),
-                f"{self.label} {key} is also on row {first_row} with a different {', '.join(differ)}.",
+                _l("%(label)s %(value)s is also on row %(row)s with a different %(columns)s.", label=self.label, value=key,
+                   row=first_row, columns=column_names(differ, ALIASES)),
             )
 
     def values(self):
@@ -232,10 +234,10 @@ def import_policy_export(data, filename):
     errors = RowErrors()  # bad cells, clashes within the file and with the database: all reported at once
     rows = load_rows(data, filename, PolicyRowSchema(), ALIASES, required=REQUIRED, errors=errors)
     columns = rows.columns
-    operators = _FirstSeen("Credit code", errors, columns)
-    trucks = _FirstSeen("VIN", errors, columns)
-    plates = _FirstSeen("Plate", errors, columns)
-    policies = _FirstSeen("Policy number", errors, columns)
+    operators = _FirstSeen(_l("Credit code"), errors, columns)
+    trucks = _FirstSeen(_l("VIN"), errors, columns)
+    plates = _FirstSeen(_l("Plate"), errors, columns)
+    policies = _FirstSeen(_l("Policy number"), errors, columns)
     truck_rows = {}  # vin -> first row, for messages about the database
     for number, row in rows:
         op = {"name": row["operator_name"]}
@@ -266,14 +268,16 @@ def import_policy_export(data, filename):
     for vin, values in truck_values.items():
         holder = by_plate.get(values["plate"])
         if holder is not None and holder.vin != vin:
-            errors.add(truck_rows[vin], columns.get("plate", "plate"), f"Plate {values['plate']} is registered to another truck (VIN {holder.vin}).")
+            errors.add(truck_rows[vin], columns.get("plate", "plate"), _l("Plate %(plate)s is registered to another truck (VIN %(vin)s).",
+                                                                          plate=values["plate"], vin=holder.vin))
     for number, values in policy_values.items():
         existing = known_policies.get(number)
         if existing is not None and existing.truck.vin != values["VIN"]:
             errors.add(
                 policies.seen[number][0],
                 columns.get("number", "number"),
-                f"Policy {number} belongs to truck {existing.truck.plate} (VIN {existing.truck.vin}), not VIN {values['VIN']}.",
+                _l("Policy %(number)s belongs to truck %(plate)s (VIN %(vin)s), not VIN %(other)s.", number=number,
+                   plate=existing.truck.plate, vin=existing.truck.vin, other=values["VIN"]),
             )
     errors.raise_if_any()
     return _write(filename, rows, op_values, truck_values, policy_values, known_ops, by_vin, known_policies)

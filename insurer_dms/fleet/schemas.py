@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 
 from .. import fields
 from ..paging import PageArgs
@@ -113,7 +114,7 @@ class PolicySchema(ma.Schema):
     def _period(self, data, **kwargs):
         start, end = data.get("start_date"), data.get("end_date")
         if start and end and end <= start:
-            raise ma.ValidationError("End date must be after the start date.", "end_date")
+            raise ma.ValidationError(_l("End date must be after the start date."), "end_date")
 
 
 class PolicyPatchSchema(PolicySchema):

@@ -3,6 +3,7 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
@@ -47,12 +48,12 @@ def policy_in_force(truck, day):
 
 def _not_heavy(truck, day):
     if not truck.is_heavy:
-        return {"code": "not_heavy", "message": "Not a heavy truck (semi-trailer tractor, or goods vehicle of at least 12,000 kg)."}
+        return {"code": "not_heavy", "message": _l("Not a heavy truck (semi-trailer tractor, or goods vehicle of at least 12,000 kg).")}
 
 
 def _no_policy(truck, day):
     if policy_in_force(truck, day) is None:
-        return {"code": "no_policy_in_force", "message": f"No policy of ours is in force on {day.isoformat()}."}
+        return {"code": "no_policy_in_force", "message": _l("No policy of ours is in force on %(day)s.", day=day.isoformat())}
 
 
 # Later capabilities (installs: "device already installed", "order open") add theirs with register_eligibility_check.
@@ -87,7 +88,9 @@ def get_policy(policy_id):
 
 
 def _missing(kind, ident):
-    raise NotFound(f"No {kind} with id {ident}.")
+    messages = {"operator": _l("No operator with id %(id)s.", id=ident), "truck": _l("No truck with id %(id)s.", id=ident),
+                "policy": _l("No policy with id %(id)s.", id=ident)}
+    raise NotFound(messages[kind])
 
 
 def _like(text):
@@ -142,7 +145,7 @@ def _taken(model, column, value, field, label, own_id=None):
     if own_id is not None:
         stmt = stmt.where(model.id != own_id)
     if db.session.scalar(stmt) is not None:
-        message = f"{label} {value} is already registered."
+        message = _l("%(label)s %(value)s is already registered.", label=label, value=value)
         raise Conflict(message, {field: [message]})
 
 
@@ -154,7 +157,7 @@ def _commit():
 @race_guard()  # inserts are flushed for the activity entry, before the commit
 def create_operator(data):
     """Register an operator."""
-    _taken(Operator, "credit_code", data["credit_code"], "credit_code", "Credit code")
+    _taken(Operator, "credit_code", data["credit_code"], "credit_code", _l("Credit code"))
     operator = Operator(**data)
     db.session.add(operator)
     activity.record("create", operator)
@@ -166,7 +169,7 @@ def update_operator(operator_id, data):
     """Change an operator's fields."""
     operator = get_operator(operator_id)
     if "credit_code" in data:
-        _taken(Operator, "credit_code", data["credit_code"], "credit_code", "Credit code", operator.id)
+        _taken(Operator, "credit_code", data["credit_code"], "credit_code", _l("Credit code"), operator.id)
     before, after = activity.changes(operator, data)
     if after:
         activity.record("update", operator, before, after)
@@ -176,15 +179,15 @@ def update_operator(operator_id, data):
 
 def _check_operator(data):
     if "operator_id" in data and db.session.get(Operator, data["operator_id"]) is None:
-        raise invalid("operator_id", f"No operator with id {data['operator_id']}.")
+        raise invalid("operator_id", _l("No operator with id %(id)s.", id=data["operator_id"]))
 
 
 @race_guard()
 def create_truck(data):
     """Register a truck for an operator."""
     _check_operator(data)
-    _taken(Truck, "plate", data["plate"], "plate", "Plate")
-    _taken(Truck, "vin", data["vin"], "vin", "VIN")
+    _taken(Truck, "plate", data["plate"], "plate", _l("Plate"))
+    _taken(Truck, "vin", data["vin"], "vin", _l("VIN"))
     truck = Truck(**data)
     db.session.add(truck)
     activity.record("create", truck)
@@ -197,9 +200,9 @@ def update_truck(truck_id, data):
     truck = get_truck(truck_id)
     _check_operator(data)
     if "plate" in data:
-        _taken(Truck, "plate", data["plate"], "plate", "Plate", truck.id)
+        _taken(Truck, "plate", data["plate"], "plate", _l("Plate"), truck.id)
     if "vin" in data:
-        _taken(Truck, "vin", data["vin"], "vin", "VIN", truck.id)
+        _taken(Truck, "vin", data["vin"], "vin", _l("VIN"), truck.id)
     before, after = activity.changes(truck, data)
     if after:
         activity.record("update", truck, before, after)
@@ -212,7 +215,7 @@ def _policy_defaults(data):
     data = dict(data)
     if data.get("autonomous_coefficient") is None:
         if data["kind"] == "commercial":
-            raise invalid("autonomous_coefficient", "Commercial policies need the autonomous pricing coefficient.")
+            raise invalid("autonomous_coefficient", _l("Commercial policies need the autonomous pricing coefficient."))
         data["autonomous_coefficient"] = NEUTRAL
     if data.get("violation_coefficient") is None:
         data["violation_coefficient"] = NEUTRAL
@@ -223,8 +226,8 @@ def _policy_defaults(data):
 def create_policy(data):
     """Record one of our policies on a truck."""
     if db.session.get(Truck, data["truck_id"]) is None:
-        raise invalid("truck_id", f"No truck with id {data['truck_id']}.")
-    _taken(Policy, "number", data["number"], "number", "Policy number")
+        raise invalid("truck_id", _l("No truck with id %(id)s.", id=data["truck_id"]))
+    _taken(Policy, "number", data["number"], "number", _l("Policy number"))
     policy = Policy(**_policy_defaults(data))
     db.session.add(policy)
     activity.record("create", policy)
@@ -236,15 +239,15 @@ def update_policy(policy_id, data):
     """Change a policy's fields."""
     policy = get_policy(policy_id)
     if "truck_id" in data and db.session.get(Truck, data["truck_id"]) is None:
-        raise invalid("truck_id", f"No truck with id {data['truck_id']}.")
+        raise invalid("truck_id", _l("No truck with id %(id)s.", id=data["truck_id"]))
     if "number" in data:
-        _taken(Policy, "number", data["number"], "number", "Policy number", policy.id)
+        _taken(Policy, "number", data["number"], "number", _l("Policy number"), policy.id)
     for key in ("autonomous_coefficient", "violation_coefficient"):
         if key in data and data[key] is None:
-            raise invalid(key, "A coefficient cannot be removed; use 1 where it does not apply.")
+            raise invalid(key, _l("A coefficient cannot be removed; use 1 where it does not apply."))
     start, end = data.get("start_date", policy.start_date), data.get("end_date", policy.end_date)
     if end <= start:
-        raise invalid("end_date", "End date must be after the start date.")
+        raise invalid("end_date", _l("End date must be after the start date."))
     before, after = activity.changes(policy, data)
     if after:
         activity.record("update", policy, before, after)

@@ -3,6 +3,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -12,6 +14,7 @@ from ..exports import csv_bytes
 from ..extensions import db
 from ..imports import read_table
 from ..inventory.models import Device
+from ..labels import named
 from ..sims.models import Sim, SimAssignment
 from ..storage import sha256, storage
 from ..types import utcnow
@@ -69,7 +72,7 @@ def installation_of(order):
         select(Installation).where(Installation.work_order_id == order.id, Installation.removed_at.is_(None))
     )
     if found is None:
-        raise Conflict(f"Work order {order.number} has no device installed; there is no configuration sheet yet.")
+        raise Conflict(_l("Work order %(number)s has no device installed; there is no configuration sheet yet.", number=order.number))
     return found
 
 
@@ -150,13 +153,14 @@ def config_sheet_csv(installations):
 def connect_order(order, at, source, reason=None):
     """Move an installed order to connected in the current transaction (no commit); True if it moved."""
     if source not in CONNECTION_SOURCES:
-        raise invalid("source", f"Source must be one of {', '.join(CONNECTION_SOURCES)}.")
+        raise invalid("source", _l("Source must be one of %(sources)s.", sources=", ".join(CONNECTION_SOURCES)))
     if source == "manual" and not (reason or "").strip():
-        raise invalid("reason", "Say why the connection is confirmed by hand (e.g. seen on the platform's live map).")
+        raise invalid("reason", _l("Say why the connection is confirmed by hand (e.g. seen on the platform's live map)."))
     if order.state == "connected":
         return False
     if order.state != "installed":
-        message = f"Work order {order.number} is {order.state}; only an installed order can be confirmed connected."
+        message = _l("Work order %(number)s is %(state)s; only an installed order can be confirmed connected.", number=order.number,
+                     state=named("order_state", order.state))
         raise Conflict(message, {"state": [message]})
     from .service import move_order
 
@@ -174,7 +178,7 @@ def mark_connected(order_id, at, source, reason=None):
         select(WorkOrder).where(WorkOrder.id == order_id).with_for_update().execution_options(populate_existing=True)
     )
     if order is None:
-        raise NotFound(f"No work order {order_id}.")
+        raise NotFound(_l("No work order %(id)s.", id=order_id))
     connect_order(order, at or utcnow(), source, reason)
     db.session.commit()
     return order
@@ -197,11 +201,12 @@ def online_columns(headers):
             columns[name] = index
     problems = []
     if "msisdn" not in columns and "plate" not in columns:
-        problems.append("No terminal phone number (终端手机号) or plate (车牌号码) column.")
+        problems.append(_l("No terminal phone number (终端手机号) or plate (车牌号码) column."))
     if "last_online" not in columns:
-        problems.append("No last-online time (最后在线时间) column.")
+        problems.append(_l("No last-online time (最后在线时间) column."))
     if problems:
-        raise Invalid("This is not an online-status export: " + " ".join(problems), {"file": problems})
+        raise Invalid(_l("This is not an online-status export: %(problems)s",
+                         problems=LazyString(lambda: " ".join(str(p) for p in problems))), {"file": problems})
     return columns
 
 
@@ -233,11 +238,11 @@ def start_online_status_import(data, filename, user_id=None):
 
     suffix = (filename or "").lower().rpartition(".")[2]
     if suffix not in ("csv", "xlsx"):
-        raise invalid("file", "Upload a .csv or .xlsx file.")
+        raise invalid("file", _l("Upload a .csv or .xlsx file."))
     headers, body = read_table(data, filename)
     online_columns(headers)
     if not body:
-        raise invalid("file", "The file has no data rows.")
+        raise invalid("file", _l("The file has no data rows."))
     digest = sha256(data)
     existing = db.session.scalar(select(OnlineStatusImport).where(OnlineStatusImport.sha256 == digest).order_by(OnlineStatusImport.id))
     if existing is not None and existing.status != "failed":
@@ -264,7 +269,7 @@ def start_online_status_import(data, filename, user_id=None):
 def get_import(import_id):
     item = db.session.get(OnlineStatusImport, import_id)
     if item is None:
-        raise NotFound(f"No online-status import {import_id}.")
+        raise NotFound(_l("No online-status import %(id)s.", id=import_id))
     return item
 
 

@@ -1,6 +1,7 @@
 """Closing work orders: install (and swap) in one transaction, removal; the database has the last word on races."""
 import datetime as dt
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import activity
@@ -8,6 +9,7 @@ from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..inventory.models import Device
 from ..inventory.service import move_device
+from ..labels import named, named_list
 from ..ledger import service as ledger
 from ..sims import service as sims
 from ..transactions import race_guard
@@ -19,7 +21,7 @@ from .service import LOCAL_TZ, _user_id, current_installation, get_order_for, in
 # A phone clock a little ahead of the server is not "the future".
 CLOCK_SKEW = dt.timedelta(minutes=5)
 CLOSABLE = ("scheduled", "rework")
-RACE_LOST = "Another technician closed an order with this device, SIM or truck at the same moment; nothing was saved."
+RACE_LOST = _l("Another technician closed an order with this device, SIM or truck at the same moment; nothing was saved.")
 
 
 def _conflict(field, message):
@@ -39,10 +41,10 @@ def _check_input(order, data):
     if installed_at.tzinfo is None:
         installed_at = installed_at.replace(tzinfo=LOCAL_TZ)
     if installed_at > utcnow() + CLOCK_SKEW:
-        errors["installed_at"] = ["The install time is in the future."]
+        errors["installed_at"] = [_l("The install time is in the future.")]
     missing = evidence.missing_photos(order)
     if missing:
-        errors["photos"] = [f"Required photos missing: {', '.join(missing)}."]
+        errors["photos"] = [_l("Required photos missing: %(kinds)s.", kinds=named_list("photo_kind", missing))]
     identity = None
     try:
         identity = sims.check_identity(data.get("iccid"), data.get("msisdn"), data.get("carrier"))
@@ -53,12 +55,13 @@ def _check_input(order, data):
 
 def _check_device(device, serial, day, errors):
     if device is None:
-        errors.setdefault("device_serial", []).append(f"No device with serial {serial}.")
+        errors.setdefault("device_serial", []).append(_l("No device with serial %(serial)s.", serial=serial))
         return
     reason = device.catalogue_entry.usable_on(day)
     if reason:
         errors.setdefault("device_serial", []).append(
-            f"{device.catalogue_entry.label} cannot be installed on {day.isoformat()}: {reason}."
+            _l("%(entry)s cannot be installed on %(day)s: %(reason)s.", entry=device.catalogue_entry.label, day=day.isoformat(),
+               reason=reason)
         )
 
 
@@ -66,16 +69,18 @@ def _take_sim(iccid, msisdn, carrier, device, old_device_id, day, at):
     """The SIM for ``device``, active and assigned to it; a SIM still in another device is refused."""
     sim = sims.get_or_create(iccid, msisdn, carrier, lock=True)
     if sim.status == "retired":
-        raise _conflict("iccid", f"SIM {iccid} is retired.")
+        raise _conflict("iccid", _l("SIM %(iccid)s is retired.", iccid=iccid))
     current = sims.open_assignment(sim=sim) if sim.id else None
     if current is not None and current.device_id not in (device.id, old_device_id):
-        raise _conflict("iccid", f"SIM {iccid} is in another device (id {current.device_id}); remove it there first.")
+        raise _conflict("iccid", _l("SIM %(iccid)s is in another device (id %(id)s); remove it there first.", iccid=iccid,
+                                     id=current.device_id))
     if current is not None and current.device_id == old_device_id:
         sims.end_assignment(current, at, note="moved to the replacement device")
         current = None
     in_device = sims.open_assignment(device_id=device.id)
     if in_device is not None and in_device.sim_id != sim.id:
-        raise _conflict("device_serial", f"Device {device.serial} already holds another SIM ({in_device.sim.iccid}).")
+        raise _conflict("device_serial", _l("Device %(serial)s already holds another SIM (%(iccid)s).", serial=device.serial,
+                                             iccid=in_device.sim.iccid))
     sims.set_status(sim, "active", day)
     if current is None:
         sims.assign(sim, device.id, at)
@@ -111,14 +116,16 @@ def _close_order(user, order_id, data):
     order = get_order_for(user, order_id, lock=True)
     serial = str(data["device_serial"]).strip()
     if order.kind == "removal":
-        raise _conflict("kind", "A removal order is closed with close-removal.")
+        raise _conflict("kind", _l("A removal order is closed with close-removal."))
     if order.state in ("installed", "connected", "completed"):
         if _same_device(order, serial):
             db.session.rollback()
             return order  # closing twice is harmless
-        raise _conflict("device_serial", f"Work order {order.number} was already closed with device {order.device.serial if order.device else '-'}.")
+        raise _conflict("device_serial", _l("Work order %(number)s was already closed with device %(serial)s.", number=order.number,
+                                             serial=order.device.serial if order.device else "-"))
     if order.state not in CLOSABLE:
-        message = f"A work order cannot go from {order.state} to installed."
+        message = _l("A work order cannot go from %(frm)s to %(to)s.", frm=named("order_state", order.state),
+                     to=named("order_state", "installed"))
         raise Conflict(message, {"state": [message]})
 
     installed_at, identity, errors = _check_input(order, data)
@@ -126,27 +133,30 @@ def _close_order(user, order_id, data):
     device = _lock_device(serial)
     _check_device(device, serial, day, errors)
     if errors:
-        raise Invalid("The work order cannot be closed; fix the fields listed.", errors)
+        raise Invalid(_l("The work order cannot be closed; fix the fields listed."), errors)
     iccid, msisdn, carrier = identity
 
     if order.device_id is not None:  # rework of an installed order: the same device stays on the truck
         if order.device_id != device.id:
-            raise _conflict("device_serial", f"This order installed device {order.device.serial}; a different device needs a swap order.")
+            raise _conflict("device_serial", _l("This order installed device %(serial)s; a different device needs a swap order.",
+                                                 serial=order.device.serial))
         move_order(order, "installed", note="rework closed", closed_by_id=_user_id())
         evidence.flag_other_day_photos(order, local_day(order.installed_at))
         return _finish(order)
 
     if device.status != "in_stock":
-        raise _conflict("device_serial", f"Device {serial} is {device.status}, not in stock.")
+        raise _conflict("device_serial", _l("Device %(serial)s is %(state)s, not in stock.", serial=serial,
+                                             state=named("device_state", device.status)))
     on_truck = current_installation(truck_id=order.truck_id, lock=True)
     old_device_id = None
     if order.kind == "swap":
         if on_truck is None:
-            raise _conflict("device_serial", "No device is installed on this truck to swap.")
+            raise _conflict("device_serial", _l("No device is installed on this truck to swap."))
         old_device_id = on_truck.device_id
         _take_off(order, on_truck, "faulty", installed_at, f"swapped out by work order {order.number}")
     elif on_truck is not None:
-        raise _conflict("device_serial", f"Truck {order.truck.plate} already has device {on_truck.device.serial} installed.")
+        raise _conflict("device_serial", _l("Truck %(plate)s already has device %(serial)s installed.", plate=order.truck.plate,
+                                             serial=on_truck.device.serial))
 
     sim = _take_sim(iccid, msisdn, carrier, device, old_device_id, day, installed_at)
     if old_device_id is not None:
@@ -184,10 +194,11 @@ def close_removal(user, order_id, disposition, removed_at=None):
 
 def _close_removal(user, order_id, disposition, removed_at):
     if disposition not in REMOVAL_DISPOSITIONS:
-        raise Invalid("Unknown disposition.", {"disposition": [f"One of {', '.join(REMOVAL_DISPOSITIONS)}."]})
+        raise Invalid(_l("Unknown disposition."), {"disposition": [_l("One of %(values)s.", values=", ".join(REMOVAL_DISPOSITIONS))]})
     order = get_order_for(user, order_id, lock=True)
     if order.kind != "removal":
-        raise _conflict("kind", f"Work order {order.number} is a {order.kind} order, not a removal.")
+        raise _conflict("kind", _l("Work order %(number)s is a %(kind)s order, not a removal.", number=order.number,
+                                  kind=named("order_kind", order.kind)))
     if order.state == "completed" and order.old_device_id is not None:
         db.session.rollback()
         return order  # already done
@@ -195,13 +206,14 @@ def _close_removal(user, order_id, disposition, removed_at):
     if removed_at.tzinfo is None:
         removed_at = removed_at.replace(tzinfo=LOCAL_TZ)
     if removed_at > utcnow() + CLOCK_SKEW:
-        raise Invalid("The removal time is in the future.", {"removed_at": ["The removal time is in the future."]})
+        raise Invalid(_l("The removal time is in the future."), {"removed_at": [_l("The removal time is in the future.")]})
     if order.state != "scheduled":
-        message = f"A work order cannot go from {order.state} to completed."
+        message = _l("A work order cannot go from %(frm)s to %(to)s.", frm=named("order_state", order.state),
+                     to=named("order_state", "completed"))
         raise Conflict(message, {"state": [message]})
     installation = current_installation(truck_id=order.truck_id, lock=True)
     if installation is None:
-        raise _conflict("state", f"No device is installed on truck {order.truck.plate}.")
+        raise _conflict("state", _l("No device is installed on truck %(plate)s.", plate=order.truck.plate))
     note = f"removed by work order {order.number} ({order.reason})"
     device = _take_off(order, installation, disposition, removed_at, note)
     assignment = sims.open_assignment(device_id=device.id)

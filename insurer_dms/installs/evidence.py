@@ -9,16 +9,22 @@ Interface used by installs.service.close_order:
 """
 import datetime as dt
 import io
+import re
 import uuid
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import activity
 from ..errors import Conflict, Invalid, invalid
 from ..extensions import db
+from ..labels import named, named_list
 from ..storage import S3Storage, storage
 from ..types import utcnow
 from .models import PHOTO_KINDS, WorkOrderPhoto
@@ -42,12 +48,13 @@ def _order_for(user, order_id, lock=False):
 
 def _check_kind(kind):
     if kind not in PHOTO_KINDS:
-        raise invalid("kind", f"Unknown photo kind {kind!r}; expected one of {', '.join(PHOTO_KINDS)}.")
+        raise invalid("kind", _l("Unknown photo kind %(kind)r; expected one of %(kinds)s.", kind=kind, kinds=", ".join(PHOTO_KINDS)))
 
 
 def _check_state(order):
     if order.state not in PHOTO_STATES:
-        raise Conflict(f"Work order {order.number} is {order.state}; photos are taken only while it is assigned, scheduled or in rework.")
+        raise Conflict(_l("Work order %(number)s is %(state)s; photos are taken only while it is assigned, scheduled or in rework.",
+                          number=order.number, state=named("order_state", order.state)))
 
 
 def _max_bytes():
@@ -59,9 +66,10 @@ def photo_errors(content_type, size):
     errors = {}
     allowed = current_app.config["PHOTO_CONTENT_TYPES"]
     if content_type not in allowed:
-        errors["content_type"] = [f"Photos must be {' or '.join(allowed)}, not {content_type}."]
+        errors["content_type"] = [_l("Photos must be %(types)s, not %(type)s.", types=LazyString(lambda: _(" or ").join(allowed)),
+                                        type=content_type)]
     if not isinstance(size, int) or size < 1 or size > _max_bytes():
-        errors["size"] = [f"A photo must be between 1 byte and {_max_bytes()} bytes."]
+        errors["size"] = [_l("A photo must be between 1 byte and %(max)s bytes.", max=_max_bytes())]
     return errors
 
 
@@ -69,9 +77,9 @@ def presign_upload(user, order_id, kind, content_type, size):
     """A short-lived URL the phone PUTs one photo to, straight into object storage."""
     errors = photo_errors(content_type, size)
     if kind not in PHOTO_KINDS:
-        errors["kind"] = [f"Unknown photo kind {kind!r}; expected one of {', '.join(PHOTO_KINDS)}."]
+        errors["kind"] = [_l("Unknown photo kind %(kind)r; expected one of %(kinds)s.", kind=kind, kinds=", ".join(PHOTO_KINDS))]
     if errors:
-        raise Invalid("The photo cannot be uploaded.", errors)
+        raise Invalid(_l("The photo cannot be uploaded."), errors)
     order = _order_for(user, order_id)
     _check_state(order)
     key = f"work-orders/{order.id}/{kind}-{uuid.uuid4().hex}.{EXTENSIONS[content_type]}"
@@ -143,15 +151,17 @@ def stored_photo(key):
     store = storage()
     size = store.size(key)
     if size is None:
-        raise invalid("key", "No uploaded photo was found under this key; upload it first.")
+        raise invalid("key", _l("No uploaded photo was found under this key; upload it first."))
     if size == 0 or size > _max_bytes():
-        _refuse(store, key, "size", f"A photo must be between 1 byte and {_max_bytes()} bytes (it was {size}).")
+        _refuse(store, key, "size", _l("A photo must be between 1 byte and %(max)s bytes (it was %(size)s).", max=_max_bytes(),
+                                        size=size))
     data = store.get(key)
     content_type = sniff_type(data)
     if content_type is None:
-        _refuse(store, key, "content_type", "The uploaded file is not a JPEG or PNG image.")
+        _refuse(store, key, "content_type", _l("The uploaded file is not a JPEG or PNG image."))
     if not key.endswith("." + EXTENSIONS[content_type]):
-        _refuse(store, key, "content_type", f"The uploaded file is {content_type}, not the type announced for the upload.")
+        _refuse(store, key, "content_type", _l("The uploaded file is %(type)s, not the type announced for the upload.",
+                                                  type=content_type))
     return data, size, content_type
 
 
@@ -161,7 +171,7 @@ def register_photo(user, order_id, kind, key):
     order = _order_for(user, order_id, lock=True)
     _check_state(order)
     if not isinstance(key, str) or not key.startswith(f"work-orders/{order.id}/{kind}-") or ".." in key:
-        raise invalid("key", "This key was not issued for this order and photo kind; ask for a new upload URL.")
+        raise invalid("key", _l("This key was not issued for this order and photo kind; ask for a new upload URL."))
     data, size, content_type = stored_photo(key)
 
     photo = db.session.scalar(select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order.id, WorkOrderPhoto.kind == kind))
@@ -180,7 +190,7 @@ def register_photo(user, order_id, kind, key):
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("Another upload of this photo was registered at the same moment; try again.")
+        raise Conflict(_l("Another upload of this photo was registered at the same moment; try again."))
     if old_key:
         storage().delete(old_key)  # after the commit: the replaced photo is no longer evidence
     return photo
@@ -230,3 +240,30 @@ def flag_other_day_photos(order, install_day):
         kept = [line for line in (order.review_note or "").splitlines() if not line.startswith((OTHER_DAY_NOTE, NO_TIME_NOTE))]
         order.review_note = "\n".join(kept + notes)
     return [p.kind for p in order.photos if p.other_day or p.captured_at is None]
+
+
+_OTHER_DAY_LINE = re.compile(re.escape(OTHER_DAY_NOTE) + r" \((\d{4}-\d{2}-\d{2})\): (.+)\.")
+_OTHER_DAY_PHOTO = re.compile(r"(\w+) \((\d{4}-\d{2}-\d{2})\)")
+_NO_TIME_LINE = re.compile(re.escape(NO_TIME_NOTE) + r": (\w+(?:, \w+)*)\.")
+
+
+def review_note_text(note):
+    """A work order's review note as a page shows it: the lines ``flag_other_day_photos`` wrote (stored in English)
+    in the user's language, the photo kinds by their labels; what a person typed as it is."""
+    lines = []
+    for line in (note or "").splitlines():
+        if (untimed := _NO_TIME_LINE.fullmatch(line)) is not None:
+            line = _("Photos without an EXIF capture time: %(kinds)s.", kinds=named_list("photo_kind", untimed[1].split(", ")))
+        elif (other := _OTHER_DAY_LINE.fullmatch(line)) is not None and all(
+                _OTHER_DAY_PHOTO.fullmatch(item) for item in other[2].split(", ")):
+            photos = [_("%(kind)s (%(day)s)", kind=named("photo_kind", m[1]), day=m[2])
+                      for m in (_OTHER_DAY_PHOTO.fullmatch(item) for item in other[2].split(", "))]
+            line = _("Photos taken on another day than the install (%(day)s): %(photos)s.", day=other[1],
+                     photos=_list(photos))
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _list(texts):
+    locale = get_locale()
+    return (", " if locale is None or locale.language == "en" else "、").join(texts)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import joinedload
@@ -19,6 +20,7 @@ from ..extensions import db
 from ..transactions import commit_or_conflict, race_guard
 from ..fleet import service as fleet
 from ..fleet.models import Policy, Truck
+from ..labels import named
 from .models import ACTIVE_STATES, ORDER_KINDS, REMOVAL_REASONS, Installation, WorkOrder
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -46,14 +48,14 @@ def move_order(order, to, note=None, **changes):
     """Move ``order`` to state ``to`` in the current transaction (no commit); the one gate for order states."""
     frm = order.state
     if to not in TRANSITIONS.get(frm, ()):
-        message = f"A work order cannot go from {frm} to {to}."
+        message = _l("A work order cannot go from %(frm)s to %(to)s.", frm=named("order_state", frm), to=named("order_state", to))
         raise Conflict(message, {"state": [message]})
     before, after = activity.changes(order, {"state": to, **changes})
     activity.record(f"state:{frm}->{to}", order, before, after, note=note)
     return order
 
 
-def _commit(field="state", message="Another change to this truck or device got there first; reload and try again."):
+def _commit(field="state", message=_l("Another change to this truck or device got there first; reload and try again.")):
     """Commit; a race lost on a unique index becomes a 409 rather than a 500."""
     commit_or_conflict(message, field)
 
@@ -114,7 +116,7 @@ def get_order(order_id, lock=False):
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     order = db.session.scalar(stmt)
     if order is None:
-        raise NotFound(f"No work order {order_id}.")
+        raise NotFound(_l("No work order %(id)s.", id=order_id))
     return order
 
 
@@ -123,7 +125,7 @@ def get_order_for(user, order_id, lock=False):
     order = get_order(order_id, lock)
     own = _contractor_company(user)
     if own is not None and order.company_id != own:
-        raise NotFound(f"No work order {order_id}.")
+        raise NotFound(_l("No work order %(id)s.", id=order_id))
     return order
 
 
@@ -149,13 +151,15 @@ def active_order(truck_id):
 def _device_installed(truck, day):
     found = current_installation(truck.id)
     if found is not None:
-        return {"code": "device_installed", "message": f"Device {found.device.serial} is already installed on this truck."}
+        return {"code": "device_installed", "message": _l("Device %(serial)s is already installed on this truck.",
+                                                         serial=found.device.serial)}
 
 
 def _order_open(truck, day):
     found = active_order(truck.id)
     if found is not None:
-        return {"code": "order_open", "message": f"Work order {found.number} is already {found.state} for this truck."}
+        return {"code": "order_open", "message": _l("Work order %(number)s is already %(state)s for this truck.", number=found.number,
+                                                   state=named("order_state", found.state))}
 
 
 fleet.register_eligibility_check(_device_installed)
@@ -164,14 +168,15 @@ fleet.register_eligibility_check(_order_open)
 
 def _refusal(truck, reasons):
     codes = ", ".join(r["code"] for r in reasons)
-    return Invalid(f"Truck {truck.plate} cannot get a work order ({codes}).", {"truck_id": [r["message"] for r in reasons]})
+    return Invalid(_l("Truck %(plate)s cannot get a work order (%(codes)s).", plate=truck.plate, codes=codes),
+                   {"truck_id": [r["message"] for r in reasons]})
 
 
 def _removal_refusals(truck):
     """Why ``truck`` cannot get a removal/swap order: it needs a device on it and no open order."""
     reasons = []
     if current_installation(truck.id) is None:
-        reasons.append({"code": "no_device_installed", "message": "No device is installed on this truck."})
+        reasons.append({"code": "no_device_installed", "message": _l("No device is installed on this truck.")})
     if order := _order_open(truck, None):
         reasons.append(order)
     return reasons
@@ -204,10 +209,10 @@ def add_order(truck_id, kind="install", reason=None, note=None, on=None):
     """``create_order`` in the caller's transaction: flushed (a race on the truck's open order raises
     IntegrityError there), not committed."""
     if kind not in ORDER_KINDS:
-        raise invalid("kind", f"Kind must be one of {', '.join(ORDER_KINDS)}.")
+        raise invalid("kind", _l("Kind must be one of %(kinds)s.", kinds=", ".join(ORDER_KINDS)))
     truck = db.session.get(Truck, truck_id)
     if truck is None:
-        raise invalid("truck_id", f"No truck with id {truck_id}.")
+        raise invalid("truck_id", _l("No truck with id %(id)s.", id=truck_id))
     if kind == "install":
         reasons = fleet.eligibility(truck, on or fleet.today())
         reason = None
@@ -215,7 +220,8 @@ def add_order(truck_id, kind="install", reason=None, note=None, on=None):
         if reason is None:
             reason = "device_faulty" if kind == "swap" else None
         if reason not in REMOVAL_REASONS:
-            raise invalid("reason", f"A {kind} order needs a reason: one of {', '.join(REMOVAL_REASONS)}.")
+            raise invalid("reason", _l("A %(kind)s order needs a reason: one of %(reasons)s.", kind=named("order_kind", kind),
+                                          reasons=", ".join(REMOVAL_REASONS)))
         reasons = _removal_refusals(truck)
     if reasons:
         raise _refusal(truck, reasons)
@@ -251,7 +257,7 @@ def bulk_create(county_code, on=None):
         else:
             orders.append(_new_order(truck_id, "install"))
     if orders:
-        with race_guard("Another change opened orders in this county meanwhile; try again.", "county_code"):
+        with race_guard(_l("Another change opened orders in this county meanwhile; try again."), "county_code"):
             db.session.flush()
             for order in orders:
                 order.number = _number(order)
@@ -269,7 +275,7 @@ def assign(order_id, company_id):
     order = get_order(order_id, lock=True)
     company = db.session.get(ContractorCompany, company_id)
     if company is None:
-        raise invalid("company_id", f"No contractor company with id {company_id}.")
+        raise invalid("company_id", _l("No contractor company with id %(id)s.", id=company_id))
     changes = {"company_id": company.id}
     if order.state == "scheduled":
         changes.update(appointment_at=None, address=None)  # a new company makes its own appointment
@@ -294,7 +300,7 @@ def schedule(user, order_id, appointment_at, address=None):
 def cancel(order_id, reason):
     """Cancel an order that has not been installed yet, saying why."""
     if not (reason or "").strip():
-        raise invalid("reason", "Say why the order is cancelled.")
+        raise invalid("reason", _l("Say why the order is cancelled."))
     order = get_order(order_id, lock=True)
     move_order(order, "cancelled", note=reason.strip())
     _commit()
@@ -304,10 +310,10 @@ def cancel(order_id, reason):
 def send_to_rework(order_id, note):
     """Send an installed order back to its contractor after a failed check."""
     if not (note or "").strip():
-        raise invalid("note", "Say what must be redone.")
+        raise invalid("note", _l("Say what must be redone."))
     order = get_order(order_id, lock=True)
     move_order(order, "rework", note=note.strip(), review_note=note.strip())
-    _commit("state", "This truck has another open work order; finish or cancel it first.")
+    _commit("state", _l("This truck has another open work order; finish or cancel it first."))
     return order
 
 
@@ -332,7 +338,7 @@ def installation_fee(company):
 def get_company(company_id):
     company = db.session.get(ContractorCompany, company_id)
     if company is None:
-        raise NotFound(f"No contractor company {company_id}.")
+        raise NotFound(_l("No contractor company %(id)s.", id=company_id))
     return company
 
 

@@ -4,6 +4,7 @@ The signed token is the credential (like an S3 presigned URL): it names the obje
 upload must carry and its maximum size, and it expires after UPLOAD_URL_SECONDS.
 """
 from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge, UnsupportedMediaType
 
@@ -40,18 +41,18 @@ def _load(token, salt):
     try:
         return _serializer(salt).loads(token, max_age=current_app.config["UPLOAD_URL_SECONDS"])
     except SignatureExpired:
-        raise Forbidden("This upload link has expired; ask for a new one.")
+        raise Forbidden(_l("This upload link has expired; ask for a new one."))
     except BadSignature:
-        raise Forbidden("This link is not valid.")
+        raise Forbidden(_l("This link is not valid."))
 
 
 def _read_body(max_size):
     """The request body, refusing more than ``max_size`` bytes without reading it all."""
     if request.content_length is not None and request.content_length > max_size:
-        raise RequestEntityTooLarge(f"A photo may be at most {max_size} bytes.")
+        raise RequestEntityTooLarge(_l("A photo may be at most %(max)s bytes.", max=max_size))
     data = request.stream.read(max_size + 1)
     if len(data) > max_size:
-        raise RequestEntityTooLarge(f"A photo may be at most {max_size} bytes.")
+        raise RequestEntityTooLarge(_l("A photo may be at most %(max)s bytes.", max=max_size))
     return data
 
 
@@ -63,13 +64,13 @@ def receive(token):
     claims = _load(token, UPLOAD_SALT)
     sent_type = (request.mimetype or "").lower()
     if sent_type != claims["content_type"]:
-        raise UnsupportedMediaType(f"This upload must be sent with Content-Type {claims['content_type']}.")
+        raise UnsupportedMediaType(_l("This upload must be sent with Content-Type %(type)s.", type=claims["content_type"]))
     data = _read_body(claims["max_size"])
     if not data:
-        raise invalid("file", "The uploaded file is empty.")
+        raise invalid("file", _l("The uploaded file is empty."))
     # Registered evidence must not be swapped under the reviewer's feet by replaying the link.
     if any(db.session.query(model.id).filter_by(object_key=claims["key"]).first() for model in (WorkOrderPhoto, TicketPhoto)):
-        raise Conflict("This photo is already registered; ask for a new upload URL to replace it.")
+        raise Conflict(_l("This photo is already registered; ask for a new upload URL to replace it."))
     storage().put(claims["key"], data, claims["content_type"])
     return claims["key"], len(data)
 
@@ -79,5 +80,5 @@ def send(token):
     claims = _load(token, DOWNLOAD_SALT)
     store = storage()
     if not store.exists(claims["key"]):
-        raise NotFound("This photo is no longer in storage.")
+        raise NotFound(_l("This photo is no longer in storage."))
     return store.get(claims["key"]), claims["content_type"]

@@ -16,10 +16,11 @@ from ..fleet.identifiers import CHAOZHOU_DIVISIONS
 from ..paging import PageArgs, paginate
 from ..types import utcnow
 from ..web.pages import listing, list_filters, pager_args, run_import
-from . import access, progress as progress_report
+from . import access, evidence, progress as progress_report
 from .models import ORDER_KINDS, ORDER_STATES, Installation
 
 bp = Blueprint("installs", __name__, template_folder="templates")
+bp.add_app_template_filter(evidence.review_note_text, "review_note")  # the checks' lines in the user's language
 
 
 @bp.context_processor

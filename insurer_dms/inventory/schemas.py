@@ -2,6 +2,7 @@
 import re
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 from flask_smorest.fields import Upload
 
 from .. import fields
@@ -25,19 +26,19 @@ class Stripped(fields.String):
 
 def _check_serial(value):
     if not SERIAL_RE.match(value):
-        raise ma.ValidationError("A serial number is 1-60 letters or digits (also . _ / - inside).")
+        raise ma.ValidationError(_l("A serial number is 1-60 letters or digits (also . _ / - inside)."))
 
 
 def _check_terminal_id(value):
     if not TERMINAL_ID_RE.match(value):
-        raise ma.ValidationError("A JT/T 808 terminal ID is 1-30 upper-case letters or digits.")
+        raise ma.ValidationError(_l("A JT/T 808 terminal ID is 1-30 upper-case letters or digits."))
 
 
 def _check_imei(value):
     if not re.fullmatch(r"\d{15}", value):
-        raise ma.ValidationError("An IMEI is exactly 15 digits.")
+        raise ma.ValidationError(_l("An IMEI is exactly 15 digits."))
     if not luhn.is_valid(value):
-        raise ma.ValidationError("The IMEI check digit (Luhn) is wrong.")
+        raise ma.ValidationError(_l("The IMEI check digit (Luhn) is wrong."))
 
 
 class UpperStripped(Stripped):

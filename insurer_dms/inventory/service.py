@@ -1,6 +1,7 @@
 """Procurement and inventory rules: purchase orders, receiving devices and the device state machine."""
 import datetime as dt
 from collections import Counter, defaultdict
+from flask_babel import lazy_gettext as _l
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
@@ -14,6 +15,7 @@ from ..errors import Conflict, Invalid, NotFound, invalid
 from ..extensions import db
 from ..transactions import commit_or_conflict, race_guard
 from ..imports import RowErrors, load_rows
+from ..labels import named
 from ..ledger import service as ledger
 from .models import DEVICE_STATES, Device, DeviceEvent, PurchaseOrder, PurchaseOrderLine
 from .schemas import DEVICE_ROW_ALIASES, DeviceRowSchema, RawDeviceRowSchema
@@ -34,7 +36,7 @@ TRANSITIONS = {
 # A device goes onto or comes off a truck only through an installation work order (it records the truck).
 WORK_ORDER_STATE = "installed"
 
-IDENTIFIERS = {"serial": "Serial", "terminal_id": "Terminal ID", "imei": "IMEI"}
+IDENTIFIERS = {"serial": _l("Serial"), "terminal_id": _l("Terminal ID"), "imei": _l("IMEI")}
 
 
 def legal_targets(status):
@@ -53,15 +55,16 @@ def move_device(device, to, note=None, via_work_order=False):
     """Move ``device`` to state ``to`` in the current transaction (no commit); the one gate for state changes."""
     frm = device.status
     if to not in DEVICE_STATES:
-        raise invalid("to", f"Unknown device state {to!r}; one of {', '.join(DEVICE_STATES)}.")
+        raise invalid("to", _l("Unknown device state '%(state)s'; one of %(states)s.", state=to, states=", ".join(DEVICE_STATES)))
     if to not in TRANSITIONS[frm]:
-        message = f"A device cannot go from {frm} to {to}."
+        message = _l("A device cannot go from %(frm)s to %(to)s.", frm=named("device_state", frm), to=named("device_state", to))
         raise Conflict(message, {"to": [message]})
     if WORK_ORDER_STATE in (frm, to) and not via_work_order:
-        message = (
-            f"Only an installation work order moves a device {'into' if to == WORK_ORDER_STATE else 'out of'} "
-            f"installed; {frm} -> {to} cannot be done by hand."
-        )
+        into = to == WORK_ORDER_STATE
+        message = (_l("Only an installation work order moves a device into installed; %(frm)s -> %(to)s cannot be done by hand.",
+                      frm=named("device_state", frm), to=named("device_state", to)) if into else
+                   _l("Only an installation work order moves a device out of installed; %(frm)s -> %(to)s cannot be done by hand.",
+                      frm=named("device_state", frm), to=named("device_state", to)))
         raise Conflict(message, {"to": [message]})
     device.status = to
     db.session.add(DeviceEvent(device=device, from_status=frm, to_status=to, actor=activity.actor_label(), note=note))
@@ -88,7 +91,7 @@ def today():
 def get_purchase_order(po_id):
     po = db.session.get(PurchaseOrder, po_id)
     if po is None:
-        raise NotFound(f"No purchase order {po_id}.")
+        raise NotFound(_l("No purchase order %(id)s.", id=po_id))
     return po
 
 
@@ -98,7 +101,7 @@ def get_device(device_id, lock=False):
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     device = db.session.scalar(stmt)
     if device is None:
-        raise NotFound(f"No device {device_id}.")
+        raise NotFound(_l("No device %(id)s.", id=device_id))
     return device
 
 
@@ -146,11 +149,12 @@ def create_purchase_order(data):
     """Create a purchase order with its lines; every line is checked against the catalogue first."""
     number = data["number"]
     if db.session.scalar(select(PurchaseOrder.id).where(PurchaseOrder.number == number)) is not None:
-        raise Conflict(f"Purchase order {number} already exists.", {"number": [f"Purchase order {number} already exists."]})
+        raise Conflict(_l("Purchase order %(number)s already exists.", number=number),
+                       {"number": [_l("Purchase order %(number)s already exists.", number=number)]})
     errors = _line_errors(data["order_date"], data["lines"])
     if errors:
         bad = len({key.split(".")[1] for key in errors})
-        raise Invalid(f"{bad} line(s) cannot be ordered; nothing was stored.", errors)
+        raise Invalid(_l("%(count)s line(s) cannot be ordered; nothing was stored.", count=bad), errors)
 
     po = PurchaseOrder(
         number=number,
@@ -179,14 +183,16 @@ def _line_errors(order_date, lines):
     for i, line in enumerate(lines):
         entry = entries.get(line["catalogue_entry_id"])
         if entry is None:
-            errors[f"lines.{i}.catalogue_entry_id"] = [f"There is no catalogue entry {line['catalogue_entry_id']}."]
+            errors[f"lines.{i}.catalogue_entry_id"] = [_l("There is no catalogue entry %(id)s.", id=line["catalogue_entry_id"])]
             continue
         reason = entry.usable_on(order_date)
         if reason:
-            errors[f"lines.{i}.catalogue_entry_id"] = [f"{entry.label} cannot be ordered on {order_date.isoformat()}: {reason}."]
+            errors[f"lines.{i}.catalogue_entry_id"] = [_l("%(entry)s cannot be ordered on %(day)s: %(reason)s.", entry=entry.label,
+                                                               day=order_date.isoformat(), reason=reason)]
         if line["unit_price"] > entry.bid_unit_price:
             errors[f"lines.{i}.unit_price"] = [
-                f"Unit price {line['unit_price']:.2f} is above the bid unit price {entry.bid_unit_price:.2f} of {entry.label}."
+                _l("Unit price %(price)s is above the bid unit price %(bid)s of %(entry)s.", price=f"{line['unit_price']:.2f}",
+                   bid=f"{entry.bid_unit_price:.2f}", entry=entry.label)
             ]
     return errors
 
@@ -223,10 +229,9 @@ def _lock_lines(po, line_id=None):
 
 
 def _over_receipt_message(line, received, this_receipt):
-    return (
-        f"Line {line.line_no} ordered {line.quantity}, {received} already received, this receipt {this_receipt}: "
-        f"at most {line.quantity - received} more can be received."
-    )
+    return _l("Line %(line)s ordered %(ordered)s, %(received)s already received, this receipt %(receipt)s: at most %(left)s "
+              "more can be received.", line=line.line_no, ordered=line.quantity, received=received, receipt=this_receipt,
+              left=line.quantity - received)
 
 
 @race_guard()  # a serial, terminal ID or IMEI registered by another receipt at the same moment: 409
@@ -234,7 +239,7 @@ def receive_devices(po, line_id, devices, received_on=None):
     """Register devices received against one line of ``po``; all or nothing; commits."""
     lines = _lock_lines(po, line_id)
     if not lines:
-        raise invalid("line_id", f"Purchase order {po.number} has no line with id {line_id}.")
+        raise invalid("line_id", _l("Purchase order %(number)s has no line with id %(id)s.", number=po.number, id=line_id))
     line = lines[0]
     errors, clashes = {}, {}
     for field, label in IDENTIFIERS.items():
@@ -244,21 +249,22 @@ def receive_devices(po, line_id, devices, received_on=None):
             if value is None:
                 continue
             if value in seen:
-                errors[f"devices.{i}.{field}"] = [f"{label} {value} appears twice in this receipt (also devices.{seen[value]})."]
+                errors[f"devices.{i}.{field}"] = [_l("%(label)s %(value)s appears twice in this receipt (also devices.%(other)s).",
+                                                        label=label, value=value, other=seen[value])]
             else:
                 seen[value] = i
     existing = _existing_identifiers(devices)
     for i, item in enumerate(devices):
         for field, label in IDENTIFIERS.items():
             if item.get(field) in existing[field]:
-                clashes[f"devices.{i}.{field}"] = [f"{label} {item[field]} is already registered."]
+                clashes[f"devices.{i}.{field}"] = [_l("%(label)s %(value)s is already registered.", label=label, value=item[field])]
     received = _received_counts([line.id])[line.id]
     if received + len(devices) > line.quantity:
         errors["devices"] = [_over_receipt_message(line, received, len(devices))]
     if errors:
-        raise Invalid("The receipt was refused; nothing was stored.", {**errors, **clashes})
+        raise Invalid(_l("The receipt was refused; nothing was stored."), {**errors, **clashes})
     if clashes:
-        raise Conflict("Some devices are already registered; nothing was stored.", clashes)
+        raise Conflict(_l("Some devices are already registered; nothing was stored."), clashes)
     stored = _store(po, line, devices, received_on or today())
     _commit_receipt()
     return {"received": len(stored), "by_line": {str(line.line_no): len(stored)}, "device_ids": [d.id for d in stored]}
@@ -287,24 +293,26 @@ def receive_from_file(po, data, filename, received_on=None):
             if value is None:
                 continue
             if value in first:
-                errors.add(number, field, f"{label} {value} is also on row {first[value]} of this file.")
+                errors.add(number, field, _l("%(label)s %(value)s is also on row %(row)s of this file.", label=label, value=value,
+                                             row=first[value]))
             else:
                 first[value] = number
     existing = _existing_identifiers([item for _, item in rows])
     for number, item in rows:
         for field, label in IDENTIFIERS.items():
             if item.get(field) in existing[field]:
-                errors.add(number, field, f"{label} {item[field]} is already registered.")
+                errors.add(number, field, _l("%(label)s %(value)s is already registered.", label=label, value=item[field]))
     in_file = Counter(item["line_no"] for _, item in rows)
     taken = Counter()
     for number, item in rows:
         line = lines.get(item["line_no"])
         if line is None:
-            errors.add(number, "line_no", f"Purchase order {po.number} has no line {item['line_no']}.")
+            errors.add(number, "line_no", _l("Purchase order %(number)s has no line %(line)s.", number=po.number, line=item["line_no"]))
             continue
         taken[line.line_no] += 1
         if received[line.id] + taken[line.line_no] > line.quantity:
-            errors.add(number, "line_no", "Over-receipt: " + _over_receipt_message(line, received[line.id], in_file[line.line_no]))
+            errors.add(number, "line_no", _l("Over-receipt: %(detail)s",
+                                              detail=_over_receipt_message(line, received[line.id], in_file[line.line_no])))
     errors.raise_if_any()
 
     by_line, ids = {}, []

@@ -23,6 +23,7 @@ import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from ..auth.models import ContractorCompany
@@ -61,14 +62,14 @@ def check_range(period_from, period_to):
     errors = {}
     for field, value in (("from", period_from), ("to", period_to)):
         if not value or not MONTH.match(value):
-            errors[field] = [f"{value!r} is not a month (YYYY-MM)."]
+            errors[field] = [_l("%(value)r is not a month (YYYY-MM).", value=value)]
     if errors:
-        raise Invalid("The month range is invalid.", errors)
+        raise Invalid(_l("The month range is invalid."), errors)
     if period_from > period_to:
-        raise Invalid("The month range is invalid.", {"to": [f"{period_to} is before {period_from}."]})
+        raise Invalid(_l("The month range is invalid."), {"to": [_l("%(to)s is before %(frm)s.", to=period_to, frm=period_from)]})
     found = months(period_from, period_to)
     if len(found) > MAX_MONTHS:
-        raise Invalid("The month range is invalid.", {"to": [f"At most {MAX_MONTHS} months at a time."]})
+        raise Invalid(_l("The month range is invalid."), {"to": [_l("At most %(count)s months at a time.", count=MAX_MONTHS)]})
     return found
 
 

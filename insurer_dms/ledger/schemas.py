@@ -2,6 +2,7 @@
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 
 from .. import fields
 from ..fleet.identifiers import CountyCodeField
@@ -17,7 +18,7 @@ Money = fields.SignedMoney  # totals of entries, reversals included
 
 def month_field(metadata=None, **kw):
     """A month as YYYY-MM."""
-    return fields.String(validate=ma.validate.Regexp(MONTH, error="A month is YYYY-MM."),
+    return fields.String(validate=ma.validate.Regexp(MONTH, error=_l("A month is YYYY-MM.")),
                             metadata={"example": "2026-09", **(metadata or {})}, **kw)
 
 

@@ -7,6 +7,7 @@ created up to then, and a month's total "as of" a date is reproducible after any
 import datetime as dt
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, cast, func, select, true
 
 from .. import activity
@@ -59,12 +60,12 @@ def reverse(entry, note=None):
 def _live(entry):
     """Refuse to reverse a reversing entry or one already reversed (the unique reverses_id catches races)."""
     if entry.reverses_id is not None:
-        raise Conflict(f"Entry {entry.id} is itself a reversal; correct the entry it reverses.",
-                       {"entry": [f"Entry {entry.id} reverses entry {entry.reverses_id}."]})
+        raise Conflict(_l("Entry %(id)s is itself a reversal; correct the entry it reverses.", id=entry.id),
+                       {"entry": [_l("Entry %(id)s reverses entry %(other)s.", id=entry.id, other=entry.reverses_id)]})
     reversed_by = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry.id))
     if reversed_by is not None:
-        raise Conflict(f"Entry {entry.id} was already reversed by entry {reversed_by}.",
-                       {"entry": [f"Entry {entry.id} was already reversed by entry {reversed_by}."]})
+        raise Conflict(_l("Entry %(id)s was already reversed by entry %(other)s.", id=entry.id, other=reversed_by),
+                       {"entry": [_l("Entry %(id)s was already reversed by entry %(other)s.", id=entry.id, other=reversed_by)]})
 
 
 def repost(entry, note, **changes):
@@ -83,7 +84,7 @@ def get_entry(entry_id, lock=False):
         stmt = stmt.with_for_update()
     entry = db.session.scalar(stmt)
     if entry is None:
-        raise NotFound(f"No ledger entry {entry_id}.")
+        raise NotFound(_l("No ledger entry %(id)s.", id=entry_id))
     return entry
 
 
@@ -93,10 +94,11 @@ def correct(entry, new_amount, note):
     Adds both to the session and records the activity; the caller commits (``correct_entry`` does).
     """
     if not note or not note.strip():
-        raise Invalid("Say why the entry is corrected.", {"note": ["A correction needs a note."]})
+        raise Invalid(_l("Say why the entry is corrected."), {"note": [_l("A correction needs a note.")]})
     new_amount = Decimal(new_amount).quantize(CENT)
     if new_amount == entry.amount:
-        raise Invalid("The new amount is the amount already booked.", {"amount": [f"Entry {entry.id} is already {entry.amount}."]})
+        raise Invalid(_l("The new amount is the amount already booked."),
+                      {"amount": [_l("Entry %(id)s is already %(amount)s.", id=entry.id, amount=entry.amount)]})
     reversal, replacement = repost(entry, note.strip(), amount=new_amount)
     db.session.flush()
     activity.record("correct", entry, before={"amount": entry.amount},

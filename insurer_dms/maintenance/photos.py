@@ -5,12 +5,14 @@ The checks on the stored object (real JPEG/PNG, size), the EXIF capture time and
 """
 import uuid
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import activity
 from ..errors import Conflict, Invalid, invalid
 from ..extensions import db
 from ..installs import evidence
+from ..labels import named
 from ..transactions import commit_or_conflict
 from . import service, tickets
 from .models import TicketPhoto
@@ -20,7 +22,8 @@ PHOTO_STATES = ("open", "assigned", "in_progress", "resolved")
 
 def _check_state(ticket):
     if ticket.state not in PHOTO_STATES:
-        message = f"Ticket {ticket.number} is {ticket.state}; photos are added until it is closed."
+        message = _l("Ticket %(number)s is %(state)s; photos are added until it is closed.", number=ticket.number,
+                     state=named("ticket_state", ticket.state))
         raise Conflict(message, {"state": [message]})
 
 
@@ -28,7 +31,7 @@ def presign(user, ticket_id, content_type, size):
     """A short-lived URL to PUT one photo of the ticket to, straight into object storage."""
     errors = evidence.photo_errors(content_type, size)
     if errors:
-        raise Invalid("The photo cannot be uploaded.", errors)
+        raise Invalid(_l("The photo cannot be uploaded."), errors)
     ticket = service.get_ticket_for(user, ticket_id)
     _check_state(ticket)
     key = f"tickets/{ticket.id}/photo-{uuid.uuid4().hex}.{evidence.EXTENSIONS[content_type]}"
@@ -40,7 +43,7 @@ def register(user, ticket_id, key):
     ticket = service.get_ticket_for(user, ticket_id, lock=True)
     _check_state(ticket)
     if not isinstance(key, str) or not key.startswith(f"tickets/{ticket.id}/photo-") or ".." in key:
-        raise invalid("key", "This key was not issued for this ticket; ask for a new upload URL.")
+        raise invalid("key", _l("This key was not issued for this ticket; ask for a new upload URL."))
     known = db.session.scalar(select(TicketPhoto).where(TicketPhoto.object_key == key))
     if known is not None:
         db.session.rollback()
@@ -51,7 +54,7 @@ def register(user, ticket_id, key):
     db.session.add(photo)
     activity.record("create", photo)
     tickets.add_event(ticket, "photo", data={"photo_id": photo.id, "captured_at": photo.captured_at})
-    commit_or_conflict("This photo was registered at the same moment by another request.", "key")
+    commit_or_conflict(_l("This photo was registered at the same moment by another request."), "key")
     return photo
 
 

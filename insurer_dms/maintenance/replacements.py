@@ -11,6 +11,8 @@ lost after the checks is a 409 with nothing saved.
 SIM replacement: the old SIM's assignment ends and it is suspended (deactivated that day); the new SIM (ICCID with
 its Luhn check digit, carrier from the issuer prefix) becomes active in the device.
 """
+from flask_babel import lazy_gettext as _l
+
 from .. import activity
 from ..errors import Conflict, Invalid, invalid
 from ..extensions import db
@@ -19,11 +21,12 @@ from ..installs import closing  # noqa: I001
 from ..installs.models import Installation
 from ..inventory.models import Device
 from ..inventory.service import move_device
+from ..labels import named
 from ..ledger import service as ledger
 from ..sims import service as sims
 from . import tickets
 
-RACE_LOST = "Another change took this device, SIM or truck at the same moment; nothing was saved."
+RACE_LOST = _l("Another change took this device, SIM or truck at the same moment; nothing was saved.")
 
 
 def race_guard(resolution):
@@ -43,7 +46,7 @@ def _conflict(field, message):
 def _on_truck(ticket):
     installation = installs.current_installation(truck_id=ticket.truck_id, lock=True)
     if installation is None:
-        raise _conflict("state", f"No device is installed on truck {ticket.truck.plate}; nothing can be replaced.")
+        raise _conflict("state", _l("No device is installed on truck %(plate)s; nothing can be replaced.", plate=ticket.truck.plate))
     return installation
 
 
@@ -62,19 +65,21 @@ def replace_device(ticket, serial, at):
     """Swap the truck's device for the stock device ``serial``; returns the ticket's changes."""
     serial = (serial or "").strip()
     if not serial:
-        raise invalid("device_serial", "Give the serial of the device from stock that replaces the faulty one.")
+        raise invalid("device_serial", _l("Give the serial of the device from stock that replaces the faulty one."))
     day = installs.local_day(at)
     new = closing._lock_device(serial)  # the same lock order as closing a work order: the stock device first
     errors = {}
     closing._check_device(new, serial, day, errors)
     if errors:
-        raise Invalid("The replacement device cannot be installed.", errors)
+        raise Invalid(_l("The replacement device cannot be installed."), errors)
     if new.status != "in_stock":
-        raise _conflict("device_serial", f"Device {serial} is {new.status}, not in stock.")
+        raise _conflict("device_serial", _l("Device %(serial)s is %(state)s, not in stock.", serial=serial,
+                                             state=named("device_state", new.status)))
     installation = _on_truck(ticket)
     busy = installs.active_order(ticket.truck_id)
     if busy is not None:
-        raise _conflict("state", f"Truck {ticket.truck.plate} has work order {busy.number} ({busy.state}); finish or cancel it first.")
+        raise _conflict("state", _l("Truck %(plate)s has work order %(number)s (%(state)s); finish or cancel it first.",
+                                     plate=ticket.truck.plate, number=busy.number, state=named("order_state", busy.state)))
 
     order = _swap_order(ticket, at)
     note = f"replaced under ticket {ticket.number} ({order.number})"
@@ -104,7 +109,7 @@ def replace_sim(ticket, iccid, msisdn, carrier, at):
     device = db.session.get(Device, installation.device_id, with_for_update=True, populate_existing=True)
     old = sims.open_assignment(device_id=device.id)
     if old is not None and old.sim.iccid == iccid:
-        raise invalid("iccid", f"SIM {iccid} is the one already in the device; give the new SIM's ICCID.")
+        raise invalid("iccid", _l("SIM %(iccid)s is the one already in the device; give the new SIM's ICCID.", iccid=iccid))
     note = f"SIM replaced under ticket {ticket.number}"
     if old is not None:
         sims.end_assignment(old, at, note=note)

@@ -21,6 +21,7 @@ Each table is one grouped query, whatever the number of tickets.
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select
 
 from ..auth.models import ContractorCompany
@@ -50,9 +51,9 @@ def period(start=None, end=None):
         month = end.month - 2
         start = dt.date(end.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
     if start > end:
-        raise invalid("from", "The start of the period is after its end.")
+        raise invalid("from", _l("The start of the period is after its end."))
     if (end - start).days >= MAX_DAYS:
-        raise invalid("from", f"A report spans at most {MAX_DAYS} days.")
+        raise invalid("from", _l("A report spans at most %(days)s days.", days=MAX_DAYS))
     return start, end
 
 

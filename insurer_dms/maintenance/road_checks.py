@@ -16,8 +16,11 @@ refuses the whole file with every bad row listed; nothing is stored. The same fi
 first import. The import, its findings, the work orders and the tickets are written in one transaction.
 """
 import hashlib
+import re
 
 import marshmallow as ma
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +35,7 @@ from ..fleet.policy_import import DateField
 from ..imports import load_rows
 from ..installs import service as installs
 from ..installs.models import Installation, WorkOrder
+from ..labels import named
 from ..transactions import commit_or_conflict
 from . import tickets
 from .models import FINDINGS, RoadCheckFinding, RoadCheckImport, Ticket
@@ -61,8 +65,8 @@ def finding_from_text(text):
     for code, words in FINDING_WORDS.items():
         if value == code.replace("_", " ") or value in words:
             return code
-    raise ValueError(f"Unknown finding {text!r}: use 未安装设备, 设备损坏, 摄像头遮挡 or 不在线 "
-                     f"({', '.join(FINDINGS)}).")
+    raise ValueError(_l("Unknown finding %(value)r: use 未安装设备, 设备损坏, 摄像头遮挡 or 不在线 (%(codes)s).", value=text,
+                        codes=", ".join(FINDINGS)))
 
 
 class FindingField(fields.String):
@@ -84,7 +88,7 @@ class FindingRowSchema(ma.Schema):
     @ma.validates("date")
     def _not_future(self, value, **kwargs):
         if value > fleet.today():
-            raise ma.ValidationError(f"The check date {value.isoformat()} is in the future.")
+            raise ma.ValidationError(_l("The check date %(day)s is in the future.", day=value.isoformat()))
 
 
 # ---------------------------------------------------------------- the import
@@ -114,6 +118,20 @@ def _installed(truck_ids):
 def _describe(row):
     where = f" at {row['location']}" if row.get("location") else ""
     return f"Road check on {row['date'].isoformat()}{where}: {row['finding']}."
+
+
+_DESCRIBED = re.compile(r"Road check on (\d{4}-\d{2}-\d{2})(?: at (.+))?: (\w+)\.")
+
+
+def shown(text):
+    """A description ``_describe`` wrote (stored in English) as a page shows it, in the user's language."""
+    match = _DESCRIBED.fullmatch(text or "")
+    if match is None or match[3] not in FINDINGS:
+        return text
+    finding = named("road_check_finding", match[3])
+    if match[2]:
+        return _("Road check on %(day)s at %(place)s: %(finding)s.", day=match[1], place=match[2], finding=finding)
+    return _("Road check on %(day)s: %(finding)s.", day=match[1], finding=finding)
 
 
 def _order_for(truck, row):
@@ -173,7 +191,7 @@ def import_findings(data, filename, user_id=None):
     item.tickets, item.work_orders = outcomes.count("ticket"), outcomes.count("work_order")
     item.recorded, item.unknown_plates = outcomes.count("recorded"), outcomes.count("unknown_plate")
     activity.record("import", item, after=summary(item), note=item.filename)
-    commit_or_conflict("Another change to these trucks' tickets got there first; upload the file again.", "file")
+    commit_or_conflict(_l("Another change to these trucks' tickets got there first; upload the file again."), "file")
     item.repeated = False
     return item
 
@@ -189,7 +207,7 @@ def summary(item):
 def get_import(import_id):
     item = db.session.get(RoadCheckImport, import_id)
     if item is None:
-        raise NotFound(f"No road-check import {import_id}.")
+        raise NotFound(_l("No road-check import %(id)s.", id=import_id))
     return item
 
 

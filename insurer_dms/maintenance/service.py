@@ -13,6 +13,7 @@
 """
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -24,6 +25,7 @@ from ..fleet.models import Truck
 from ..installs.models import ACTIVE_STATES as ORDER_ACTIVE_STATES
 from ..installs.models import Installation, WorkOrder
 from ..installs.service import current_installation
+from ..labels import named
 from ..transactions import commit_or_conflict
 from ..types import utcnow
 from . import replacements, tickets
@@ -36,7 +38,7 @@ CONTRACTOR_COST_STATES = ("in_progress", "resolved")
 MAX_AMOUNT = Decimal("9999999999.99")
 
 
-def _commit(message="Someone else changed this ticket at the same moment; reload and try again.", field="state"):
+def _commit(message=_l("Someone else changed this ticket at the same moment; reload and try again."), field="state"):
     commit_or_conflict(message, field)
 
 
@@ -85,7 +87,7 @@ def get_ticket(ticket_id, lock=False):
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     ticket = db.session.scalar(stmt)
     if ticket is None:
-        raise NotFound(f"No ticket {ticket_id}.")
+        raise NotFound(_l("No ticket %(id)s.", id=ticket_id))
     return ticket
 
 
@@ -94,7 +96,7 @@ def get_ticket_for(user, ticket_id, lock=False):
     ticket = get_ticket(ticket_id, lock)
     own = _own_company(user)
     if own is not None and ticket.company_id != own:
-        raise NotFound(f"No ticket {ticket_id}.")
+        raise NotFound(_l("No ticket %(id)s.", id=ticket_id))
     return ticket
 
 
@@ -140,7 +142,7 @@ def _truck(truck_id, plate):
         truck = db.session.scalar(select(Truck).where(Truck.plate == (plate or "").strip().upper()))
     if truck is None:
         field, value = ("truck_id", truck_id) if truck_id is not None else ("plate", plate)
-        raise invalid(field, f"No truck {value}.")
+        raise invalid(field, _l("No truck %(truck)s.", truck=value))
     return truck
 
 
@@ -164,27 +166,27 @@ def create_ticket(user, data):
     errors = {}
     category, priority = data.get("category"), data.get("priority") or "normal"
     if category not in CATEGORIES:
-        errors["category"] = [f"Category must be one of {', '.join(CATEGORIES)}."]
+        errors["category"] = [_l("Category must be one of %(values)s.", values=", ".join(CATEGORIES))]
     if priority not in PRIORITIES:
-        errors["priority"] = [f"Priority must be one of {', '.join(PRIORITIES)}."]
+        errors["priority"] = [_l("Priority must be one of %(values)s.", values=", ".join(PRIORITIES))]
     if data.get("truck_id") is None and not (data.get("plate") or "").strip():
-        errors["truck_id"] = ["Give the truck (its id or its plate)."]
+        errors["truck_id"] = [_l("Give the truck (its id or its plate).")]
     own = _own_company(user)
     source, company_id = (data.get("source") or "staff", data.get("company_id")) if own is None else ("contractor", own)
     if source not in SOURCES:
-        errors["source"] = [f"Source must be one of {', '.join(SOURCES)}."]
+        errors["source"] = [_l("Source must be one of %(sources)s.", sources=", ".join(SOURCES))]
     if errors:
-        raise Invalid("The ticket cannot be opened; fix the fields listed.", errors)
+        raise Invalid(_l("The ticket cannot be opened; fix the fields listed."), errors)
     try:
         truck = _truck(data.get("truck_id"), data.get("plate"))
     except Invalid:
         if own is not None:  # the same answer whether the truck is unknown or another company's
-            raise invalid("truck_id", "Your company has no work on this truck (or there is no such truck).") from None
+            raise invalid("truck_id", _l("Your company has no work on this truck (or there is no such truck).")) from None
         raise
     if own is not None and not company_works_on(own, truck.id):
-        raise invalid("truck_id", "Your company has no work on this truck (or there is no such truck).")
+        raise invalid("truck_id", _l("Your company has no work on this truck (or there is no such truck)."))
     if company_id is not None and db.session.get(ContractorCompany, company_id) is None:
-        raise invalid("company_id", f"No contractor company with id {company_id}.")
+        raise invalid("company_id", _l("No contractor company with id %(id)s.", id=company_id))
 
     installation = current_installation(truck_id=truck.id)
     description = (data.get("description") or "").strip() or None
@@ -192,11 +194,11 @@ def create_ticket(user, data):
                                     device_id=installation.device_id if installation else None)
     if not opened and own is not None and ticket.company_id != own:
         db.session.rollback()
-        raise _conflict("category", "This truck already has an active ticket of this category, followed by operations; "
-                                    "tell them what you found.")
+        raise _conflict("category", _l("This truck already has an active ticket of this category, followed by operations; "
+                                       "tell them what you found."))
     if opened and company_id is not None:
         tickets.enter_state(ticket, "assigned", company_id=company_id)
-    _commit("Another report for this truck and category arrived at the same moment; try again.", "category")
+    _commit(_l("Another report for this truck and category arrived at the same moment; try again."), "category")
     return ticket, opened
 
 
@@ -204,7 +206,9 @@ def create_ticket(user, data):
 
 
 def _refuse(ticket, to, why=None):
-    message = f"A ticket cannot go from {ticket.state} to {to}" + (f": {why}" if why else ".")
+    frm, to = named("ticket_state", ticket.state), named("ticket_state", to)
+    message = (_l("A ticket cannot go from %(frm)s to %(to)s: %(why)s", frm=frm, to=to, why=why) if why
+               else _l("A ticket cannot go from %(frm)s to %(to)s.", frm=frm, to=to))
     return Conflict(message, {"state": [message]})
 
 
@@ -212,9 +216,9 @@ def assign(ticket_id, company_id):
     """Give an open ticket to a contractor company, or an assigned one to another company (operations)."""
     ticket = get_ticket(ticket_id, lock=True)
     if db.session.get(ContractorCompany, company_id) is None:
-        raise invalid("company_id", f"No contractor company with id {company_id}.")
+        raise invalid("company_id", _l("No contractor company with id %(id)s.", id=company_id))
     if ticket.state in tickets.REOPEN_FROM:
-        raise _refuse(ticket, "assigned", "reopen it instead.")
+        raise _refuse(ticket, "assigned", _l("reopen it instead."))
     tickets.enter_state(ticket, "assigned", company_id=company_id)
     _commit()
     return ticket
@@ -222,10 +226,10 @@ def assign(ticket_id, company_id):
 
 def unassign(ticket_id, reason):
     """Take an assigned ticket back from its company before work started; it is open again (operations)."""
-    reason = _required(reason, "reason", "Say why the ticket is taken back.")
+    reason = _required(reason, "reason", _l("Say why the ticket is taken back."))
     ticket = get_ticket(ticket_id, lock=True)
     if ticket.state != "assigned":
-        raise _refuse(ticket, "open", "only an assigned ticket can be taken back.")
+        raise _refuse(ticket, "open", _l("only an assigned ticket can be taken back."))
     tickets.enter_state(ticket, "open", note=reason, company_id=None)
     _commit()
     return ticket
@@ -254,13 +258,13 @@ def resolve(user, ticket_id, data):
     """
     resolution = data.get("resolution")
     if resolution not in MANUAL_RESOLUTIONS:
-        raise invalid("resolution", f"Resolution must be one of {', '.join(MANUAL_RESOLUTIONS)}.")
-    note = _required(data.get("note"), "note", "Say what was found and done.")
+        raise invalid("resolution", _l("Resolution must be one of %(values)s.", values=", ".join(MANUAL_RESOLUTIONS)))
+    note = _required(data.get("note"), "note", _l("Say what was found and done."))
     try:
         with replacements.race_guard(resolution):
             ticket = get_ticket_for(user, ticket_id, lock=True)
             if ticket.state != "in_progress":
-                raise _refuse(ticket, "resolved", "start the work first." if ticket.state in ("open", "assigned") else None)
+                raise _refuse(ticket, "resolved", _l("start the work first.") if ticket.state in ("open", "assigned") else None)
             at = utcnow()
             changes = {"resolution": resolution, "resolution_note": note}
             if resolution == "device_replaced":
@@ -285,15 +289,17 @@ def close(ticket_id, note=None):
 
 def reopen(ticket_id, reason):
     """Reopen a resolved or closed ticket: back to its company (assigned), else open. Spans and events stay."""
-    reason = _required(reason, "reason", "Say why the ticket is reopened.")
+    reason = _required(reason, "reason", _l("Say why the ticket is reopened."))
     ticket = get_ticket(ticket_id, lock=True)
     to = "assigned" if ticket.company_id else "open"
     if ticket.state not in tickets.REOPEN_FROM:
-        raise _refuse(ticket, to, "only a resolved or closed ticket is reopened.")
+        raise _refuse(ticket, to, _l("only a resolved or closed ticket is reopened."))
     newer = tickets.active_ticket(ticket.truck_id, ticket.category)
     if newer is not None:
-        raise _refuse(ticket, to, f"ticket {newer.number} is already active for this truck and category; work on that one.")
-    with replacements.race_guard_for("state", "Another ticket of this category became active at the same moment; nothing was saved."):
+        raise _refuse(ticket, to, _l("ticket %(number)s is already active for this truck and category; work on that one.",
+                                     number=newer.number))
+    with replacements.race_guard_for("state", _l("Another ticket of this category became active at the same moment; nothing "
+                                                 "was saved.")):
         tickets.enter_state(ticket, to, note=reason)
         db.session.commit()
     return ticket
@@ -301,7 +307,7 @@ def reopen(ticket_id, reason):
 
 def cancel(ticket_id, reason):
     """Cancel a ticket that was not resolved (raised by mistake, duplicate, truck gone), saying why."""
-    reason = _required(reason, "reason", "Say why the ticket is cancelled.")
+    reason = _required(reason, "reason", _l("Say why the ticket is cancelled."))
     ticket = get_ticket(ticket_id, lock=True)
     tickets.enter_state(ticket, "cancelled", note=reason)
     _commit()
@@ -313,7 +319,7 @@ def cancel(ticket_id, reason):
 
 def add_note(user, ticket_id, note):
     """A note on the ticket's trail (what was seen, a call with the driver...)."""
-    note = _required(note, "note", "Write the note.")
+    note = _required(note, "note", _l("Write the note."))
     ticket = get_ticket_for(user, ticket_id, lock=True)
     event = tickets.add_event(ticket, "note", note=note)
     activity.record("note", ticket, note=note)
@@ -325,12 +331,12 @@ def _amount(value, errors):
     try:
         amount = Decimal(str(value))
     except (ArithmeticError, ValueError, TypeError):
-        errors["amount"] = ["The amount is not a number."]
+        errors["amount"] = [_l("The amount is not a number.")]
         return None
     if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
-        errors["amount"] = [f"The amount must be more than 0 and at most {MAX_AMOUNT}."]
+        errors["amount"] = [_l("The amount must be more than 0 and at most %(max)s.", max=MAX_AMOUNT)]
     elif amount.as_tuple().exponent < -2:
-        errors["amount"] = ["At most two decimal places (CNY fen)."]
+        errors["amount"] = [_l("At most two decimal places (CNY fen).")]
     return amount
 
 
@@ -339,14 +345,15 @@ def add_cost(ticket_id, category, amount, description=None, user=None, at=None):
     the cost's date in Asia/Shanghai. ``user`` (a contractor) is limited to its company's tickets."""
     errors = {}
     if category not in COST_CATEGORIES:
-        errors["category"] = [f"Category must be one of {', '.join(COST_CATEGORIES)}."]
+        errors["category"] = [_l("Category must be one of %(values)s.", values=", ".join(COST_CATEGORIES))]
     amount = _amount(amount, errors)
     if errors:
-        raise Invalid("The cost line cannot be recorded; fix the fields listed.", errors)
+        raise Invalid(_l("The cost line cannot be recorded; fix the fields listed."), errors)
     ticket = get_ticket_for(user, ticket_id, lock=True)
     if _own_company(user) is not None and ticket.state not in CONTRACTOR_COST_STATES:
-        raise _conflict("state", f"Ticket {ticket.number} is {ticket.state}; costs are recorded while the work is in "
-                                 "progress or resolved, before operations close it.")
+        raise _conflict("state", _l("Ticket %(number)s is %(state)s; costs are recorded while the work is in progress or "
+                                    "resolved, before operations close it.", number=ticket.number,
+                                    state=named("ticket_state", ticket.state)))
     cost = tickets.add_cost_line(ticket, category, amount, (description or "").strip() or None, at=at)
     _commit()
     return cost

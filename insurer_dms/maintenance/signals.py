@@ -24,15 +24,18 @@ unfinished data access is followed up.
 it (state open or assigned, ``work_started_at`` empty) it is resolved automatically as ``back_online``.
 """
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import activity
 from ..extensions import db
 from ..installs.models import Installation, WorkOrder
+from ..labels import named
 from ..sims.models import HELD_STATES, ReconciliationResult, Statement
 from ..types import utcnow
 from . import tickets
@@ -266,3 +269,29 @@ def offline_sweep(now=None):
             result["updated"] += updated
         db.session.commit()
     return result
+
+
+# ---------------------------------------------------------------- the sentences above, as a page shows them
+
+_WHEN = r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2})"
+_STORED = (
+    (re.compile(r"No data used on the (\w+) statement for (\d{4}-\d{2}) \(SIM (\d+)\): the device is probably offline\."),
+     lambda m: _("No data used on the %(carrier)s statement for %(period)s (SIM %(iccid)s): the device is probably offline.",
+                 carrier=named("carrier", m[1]), period=m[2], iccid=m[3])),
+    (re.compile(r"Not seen by the provincial platform since " + _WHEN + r"\."),
+     lambda m: _("Not seen by the provincial platform since %(when)s.", when=m[1])),
+    (re.compile(r"Seen online by the platform again at " + _WHEN + r"\."),
+     lambda m: _("Seen online by the platform again at %(when)s.", when=m[1])),
+    (re.compile(r"Seen online by the platform at " + _WHEN + r"\."),
+     lambda m: _("Seen online by the platform at %(when)s.", when=m[1])),
+    (re.compile(r"Back online: nobody had started work on it\."), lambda m: _("Back online: nobody had started work on it.")),
+)
+
+
+def shown(text):
+    """A ticket's description or note as a page shows it: a sentence the signals wrote (stored in English, the
+    default language of jobs) in the user's language; anything a person typed as it is."""
+    for pattern, render in _STORED:
+        if text and (match := pattern.fullmatch(text)) is not None:
+            return render(match)
+    return text

@@ -1,6 +1,7 @@
 """REST API for the SLA report (operations only): JSON, or one of its tables as CSV."""
 import marshmallow as ma
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from .. import fields
@@ -22,7 +23,7 @@ class SlaReportArgs(ma.Schema):
     @ma.validates_schema
     def _csv_needs_table(self, data, **kwargs):
         if data["format"] == "csv" and not data["table"]:
-            raise ma.ValidationError(f"Say which table to export: one of {', '.join(reports.TABLES)}.", "table")
+            raise ma.ValidationError(_l("Say which table to export: one of %(tables)s.", tables=", ".join(reports.TABLES)), "table")
 
 
 class GroupFields(ma.Schema):

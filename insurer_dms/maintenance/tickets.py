@@ -11,6 +11,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import activity
 from ..errors import Conflict
 from ..extensions import db
+from ..labels import named
 from ..ledger import service as ledger
 from ..types import utcnow
 from .models import ACTIVE_STATES, Ticket, TicketCost, TicketEvent, TicketStateSpan
@@ -140,14 +142,14 @@ def signal(truck_id, category, source, note=None, data=None, device_id=None, pri
             return ticket, True
         except IntegrityError:
             continue  # lost the race to another signal: fold into its ticket
-    raise Conflict("Another signal for this truck and category got there first; try again.")
+    raise Conflict(_l("Another signal for this truck and category got there first; try again."))
 
 
 def enter_state(ticket, to, note=None, at=None, **changes):
     """Move ``ticket`` to ``to`` (no commit): legal moves only, spans, event, activity. Returns the ticket."""
     frm = ticket.state
     if to not in TRANSITIONS.get(frm, ()):
-        message = f"A ticket cannot go from {frm} to {to}."
+        message = _l("A ticket cannot go from %(frm)s to %(to)s.", frm=named("ticket_state", frm), to=named("ticket_state", to))
         raise Conflict(message, {"state": [message]})
     at = at or utcnow()
     if frm in REOPEN_FROM and to in ("assigned", "open"):

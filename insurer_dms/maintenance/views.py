@@ -17,10 +17,12 @@ from ..errors import DomainError
 from ..extensions import db
 from ..paging import PageArgs
 from ..web.pages import listing, pager_args
-from . import photos, service
+from . import photos, road_checks, service, signals
 from .models import CATEGORIES, COST_CATEGORIES, PRIORITIES, SLA_STATES, SOURCES, STATES
 
 bp = Blueprint("maintenance", __name__, template_folder="templates")
+# The sentences signals and road checks write on tickets (stored in English), in the user's language.
+bp.add_app_template_filter(lambda text: road_checks.shown(signals.shown(text)), "ticket_text")
 
 
 class TicketPageArgs(PageArgs):

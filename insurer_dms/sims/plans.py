@@ -1,17 +1,18 @@
 """Data plans: create, change, list and import (all or nothing); the carrier's price list the bills are checked against."""
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from .. import activity
 from ..errors import Conflict, NotFound, invalid
 from ..extensions import db
 from ..transactions import commit_or_conflict, race_guard
-from ..imports import RowErrors, load_rows
+from ..imports import RowErrors, column_names, load_rows
 from .models import DataPlan, Sim
 from .schemas import PLAN_ALIASES, DataPlanImportRowSchema
 
 ENTITY = DataPlan.__tablename__
 FIELDS = ("carrier", "code", "name", "monthly_fee", "allowance_mb", "overage_per_mb", "valid_from", "valid_to")
-DUPLICATE = "This carrier already has a plan with this code."
+DUPLICATE = _l("This carrier already has a plan with this code.")
 
 
 def plans_query(carrier=None, q=None, valid_on=None):
@@ -38,7 +39,7 @@ def get_plan(plan_id, lock=False):
         stmt = stmt.with_for_update()
     plan = db.session.scalar(stmt)
     if plan is None:
-        raise NotFound(f"Data plan {plan_id} does not exist.")
+        raise NotFound(_l("Data plan %(id)s does not exist.", id=plan_id))
     return plan
 
 
@@ -76,9 +77,9 @@ def update_plan(plan_id, data):
     plan = get_plan(plan_id, lock=True)
     merged = {k: data.get(k, getattr(plan, k)) for k in FIELDS}
     if merged["valid_to"] is not None and merged["valid_to"] < merged["valid_from"]:
-        raise invalid("valid_to", "Must be on or after valid_from.")
+        raise invalid("valid_to", _l("Must be on or after valid_from."))
     if merged["carrier"] != plan.carrier and sim_count(plan.id):
-        message = "SIMs are on this plan; its carrier cannot change."
+        message = _l("SIMs are on this plan; its carrier cannot change.")
         raise Conflict(message, {"carrier": [message]})
     if (merged["carrier"], merged["code"]) != (plan.carrier, plan.code) and _code_taken(merged["carrier"], merged["code"], plan.id):
         raise Conflict(DUPLICATE, {"code": [DUPLICATE]})
@@ -101,14 +102,15 @@ def import_plans(data, filename):
     for number, values in rows:
         key = (values["carrier"], values["code"])
         if key in seen:
-            errors.add(number, rows.columns["code"], f"Duplicate of row {seen[key]} (same carrier and code).")
+            errors.add(number, rows.columns["code"], _l("Duplicate of row %(row)s (same carrier and code).", row=seen[key]))
             continue
         seen[key] = number
         if key in existing:
             differing = [f for f in compared if getattr(existing[key], f) != values[f]]
             if differing:
                 errors.add(number, rows.columns["code"],
-                           f"Plan {values['code']} already exists with other values ({', '.join(differing)}); edit the plan instead.")
+                           _l("Plan %(code)s already exists with other values (%(columns)s); edit the plan instead.",
+                              code=values["code"], columns=column_names(differing, PLAN_ALIASES)))
             else:
                 unchanged += 1
             continue

@@ -6,6 +6,7 @@ million-line statement is mostly plain matches. The queries here add them back, 
 every result; only their ``id`` is None.
 """
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, and_, case, cast, exists, false, func, literal, null, or_, select, text
 
 from ..errors import Conflict, NotFound
@@ -24,7 +25,7 @@ R = ReconciliationResult
 def get_statement(statement_id):
     statement = db.session.get(Statement, statement_id)
     if statement is None:
-        raise NotFound(f"No statement {statement_id}.")
+        raise NotFound(_l("No statement %(id)s.", id=statement_id))
     return statement
 
 
@@ -36,7 +37,7 @@ def finished_statement(statement_id):
     """The statement, if a reconciliation of it has finished (else 409)."""
     statement = get_statement(statement_id)
     if statement.finished_at is None:
-        raise Conflict(f"Statement {statement_id} is not reconciled yet (status {statement.status}).",
+        raise Conflict(_l("Statement %(id)s is not reconciled yet (status %(status)s).", id=statement_id, status=statement.status),
                        {"status": [statement.status]})
     return statement
 

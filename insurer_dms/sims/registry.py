@@ -1,4 +1,5 @@
 """The SIM registry: list, register (one or a file, all or nothing), plan and status changes, history."""
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
@@ -7,6 +8,7 @@ from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..transactions import commit_or_conflict, race_guard
 from ..imports import RowErrors, load_rows
+from ..labels import named
 from . import service
 from .models import DataPlan, Sim, SimAssignment
 from .schemas import SIM_ALIASES, SimImportRowSchema
@@ -43,7 +45,7 @@ def get_sim(sim_id, lock=False):
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     sim = db.session.scalar(stmt)
     if sim is None:
-        raise NotFound(f"SIM {sim_id} does not exist.")
+        raise NotFound(_l("SIM %(id)s does not exist.", id=sim_id))
     return sim
 
 
@@ -57,19 +59,19 @@ def dates_problems(status, activated_on, deactivated_on):
     errors = {}
     if status == "in_stock":
         if activated_on:
-            errors["activated_on"] = ["A SIM in stock has not been activated; leave the activation date empty."]
+            errors["activated_on"] = [_l("A SIM in stock has not been activated; leave the activation date empty.")]
         if deactivated_on:
-            errors["deactivated_on"] = ["A SIM in stock has not been deactivated; leave the deactivation date empty."]
+            errors["deactivated_on"] = [_l("A SIM in stock has not been deactivated; leave the deactivation date empty.")]
         return errors
     if activated_on is None:
-        errors["activated_on"] = [f"The activation date is needed for a SIM that is {status}."]
+        errors["activated_on"] = [_l("The activation date is needed for a SIM that is %(status)s.", status=named("sim_state", status))]
     if status == "active" and deactivated_on:
-        errors["deactivated_on"] = ["An active SIM has no deactivation date."]
+        errors["deactivated_on"] = [_l("An active SIM has no deactivation date.")]
     if status in ("suspended", "retired"):
         if deactivated_on is None:
-            errors["deactivated_on"] = [f"The deactivation date is needed for a SIM that is {status}."]
+            errors["deactivated_on"] = [_l("The deactivation date is needed for a SIM that is %(status)s.", status=named("sim_state", status))]
         elif activated_on and deactivated_on < activated_on:
-            errors["deactivated_on"] = [f"Must be on or after the activation date ({activated_on.isoformat()})."]
+            errors["deactivated_on"] = [_l("Must be on or after the activation date (%(day)s).", day=activated_on.isoformat())]
     return errors
 
 
@@ -77,9 +79,10 @@ def _plan_problem(plan_id, carrier):
     """Why ``plan_id`` cannot be the plan of a SIM of ``carrier``, or None."""
     plan = db.session.get(DataPlan, plan_id)
     if plan is None:
-        return f"Data plan {plan_id} does not exist."
+        return _l("Data plan %(id)s does not exist.", id=plan_id)
     if plan.carrier != carrier:
-        return f"Plan {plan.code} is a {service.CARRIER_LABELS[plan.carrier]} plan; this SIM is {service.CARRIER_LABELS[carrier]}."
+        return _l("Plan %(code)s is a %(plan_carrier)s plan; this SIM is %(carrier)s.", code=plan.code,
+                  plan_carrier=service.CARRIER_LABELS[plan.carrier], carrier=service.CARRIER_LABELS[carrier])
     return None
 
 
@@ -101,12 +104,12 @@ def create_sim(data):
         errors["plan_id"] = [problem]
     errors.update(dates_problems(data["status"], data.get("activated_on"), data.get("deactivated_on")))
     if errors:
-        raise Invalid("The SIM's details are not valid.", errors)
+        raise Invalid(_l("The SIM's details are not valid."), errors)
     if service.find(iccid) is not None:
-        message = f"SIM {iccid} is already registered."
+        message = _l("SIM %(iccid)s is already registered.", iccid=iccid)
         raise Conflict(message, {"iccid": [message]})
     if (other := db.session.scalar(select(Sim).where(Sim.msisdn == msisdn))) is not None:
-        message = f"Terminal number {msisdn} belongs to another SIM ({other.iccid})."
+        message = _l("Terminal number %(msisdn)s belongs to another SIM (%(iccid)s).", msisdn=msisdn, iccid=other.iccid)
         raise Conflict(message, {"msisdn": [message]})
     sim = Sim(iccid=iccid, msisdn=msisdn, carrier=carrier, plan_id=data.get("plan_id"), status=data["status"],
               activated_on=data.get("activated_on"), deactivated_on=data.get("deactivated_on"))
@@ -122,7 +125,7 @@ def update_sim(sim_id, data):
     note = data.get("note")
     target = data.get("status", sim.status)
     if target != sim.status and target not in targets(sim.status):
-        message = f"A SIM cannot go from {sim.status} to {target}."
+        message = _l("A SIM cannot go from %(frm)s to %(to)s.", frm=named("sim_state", sim.status), to=named("sim_state", target))
         raise Conflict(message, {"status": [message]})
     errors = {}
     if data.get("plan_id") is not None and (problem := _plan_problem(data["plan_id"], sim.carrier)):
@@ -136,7 +139,7 @@ def update_sim(sim_id, data):
         deactivated_on = data.get("deactivated_on")
     errors.update(dates_problems(target, activated_on, deactivated_on))
     if errors:
-        raise Invalid("The SIM's changes are not valid.", errors)
+        raise Invalid(_l("The SIM's changes are not valid."), errors)
 
     if target != sim.status:
         service.set_status(sim, target, activated_on if target == "active" else deactivated_on, note=note)
@@ -208,7 +211,8 @@ def _check_row(number, values, columns, plans, errors):
         return None
     plan = plans.get((carrier, values["plan"]))
     if plan is None:
-        errors.add(number, column("plan"), f"No plan {values['plan']} for {service.CARRIER_LABELS[carrier]}.")
+        errors.add(number, column("plan"), _l("No plan %(plan)s for %(carrier)s.", plan=values["plan"],
+                                                 carrier=service.CARRIER_LABELS[carrier]))
         bad = True
     for field, messages in dates_problems(values["status"], values["activated_on"], values["deactivated_on"]).items():
         for message in messages:
@@ -236,22 +240,24 @@ def import_sims(data, filename):
     for number, values in checked:
         iccid, msisdn = values["iccid"], values["msisdn"]
         if iccid in seen_iccid:
-            errors.add(number, columns["iccid"], f"Duplicate of row {seen_iccid[iccid]} (same ICCID).")
+            errors.add(number, columns["iccid"], _l("Duplicate of row %(row)s (same ICCID).", row=seen_iccid[iccid]))
             continue
         if msisdn in seen_msisdn:
-            errors.add(number, columns["msisdn"], f"Duplicate of row {seen_msisdn[msisdn]} (same terminal number).")
+            errors.add(number, columns["msisdn"], _l("Duplicate of row %(row)s (same terminal number).", row=seen_msisdn[msisdn]))
             continue
         seen_iccid[iccid], seen_msisdn[msisdn] = number, number
         if (sim := by_iccid.get(iccid)) is not None:
             differing = [columns.get("plan" if f == "plan_id" else f, f) for f in compared if getattr(sim, f) != values[f]]
             if differing:
                 errors.add(number, columns["iccid"],
-                           f"SIM {iccid} is already registered with other values ({', '.join(differing)}); change it on its page instead.")
+                           _l("SIM %(iccid)s is already registered with other values (%(columns)s); change it on its page instead.",
+                              iccid=iccid, columns=", ".join(differing)))
             else:
                 unchanged += 1
             continue
         if (other := by_msisdn.get(msisdn)) is not None:
-            errors.add(number, columns["msisdn"], f"Terminal number {msisdn} belongs to another SIM ({other.iccid}).")
+            errors.add(number, columns["msisdn"], _l("Terminal number %(msisdn)s belongs to another SIM (%(iccid)s).", msisdn=msisdn,
+                                                       iccid=other.iccid))
             continue
         to_create.append(values)
     errors.raise_if_any()

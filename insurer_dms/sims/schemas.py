@@ -2,6 +2,7 @@
 import datetime as dt
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 from flask_smorest.fields import Upload
 
 from .. import fields
@@ -82,7 +83,8 @@ class FileCarrier(fields.String):
             return word
         if word in self.WORDS:
             return self.WORDS[word]
-        raise ma.ValidationError(f"Unknown carrier {value!r}; use one of {', '.join(CARRIERS)} (or 中国移动/中国联通/中国电信).")
+        raise ma.ValidationError(_l("Unknown carrier %(value)r; use one of %(carriers)s (or 中国移动/中国联通/中国电信).", value=value,
+                                    carriers=", ".join(CARRIERS)))
 
 
 class FileFee(FileMoney):
@@ -217,7 +219,7 @@ class FileSimStatus(fields.String):
             return word
         if word in self.WORDS:
             return self.WORDS[word]
-        raise ma.ValidationError(f"Unknown status {value!r}; use one of {', '.join(SIM_STATES)}.")
+        raise ma.ValidationError(_l("Unknown status %(value)r; use one of %(states)s.", value=value, states=", ".join(SIM_STATES)))
 
 
 class SimImportRowSchema(ma.Schema):

@@ -1,6 +1,7 @@
 """SIM rules: ICCID and MSISDN validation, carrier from the issuer prefix, get-or-create, status changes."""
 import re
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import activity, luhn
@@ -14,20 +15,20 @@ ISSUERS = {
     "898601": "china_unicom", "898606": "china_unicom", "898609": "china_unicom",
     "898603": "china_telecom", "898611": "china_telecom",
 }
-CARRIER_LABELS = {"china_mobile": "China Mobile", "china_unicom": "China Unicom", "china_telecom": "China Telecom"}
+CARRIER_LABELS = {"china_mobile": _l("China Mobile"), "china_unicom": _l("China Unicom"), "china_telecom": _l("China Telecom")}
 
 
 def iccid_problem(iccid):
     """Why ``iccid`` is not a valid Chinese SIM ICCID, or None."""
     text = str(iccid or "").strip()
     if not re.fullmatch(r"\d{19,20}", text):
-        return "An ICCID is 19 or 20 digits."
+        return _l("An ICCID is 19 or 20 digits.")
     if not text.startswith("8986"):
-        return "A Chinese SIM's ICCID starts with 8986."
+        return _l("A Chinese SIM's ICCID starts with 8986.")
     if not luhn.is_valid(text):
-        return "The ICCID check digit (Luhn, last digit) is wrong."
+        return _l("The ICCID check digit (Luhn, last digit) is wrong.")
     if text[:6] not in ISSUERS:
-        return f"Unknown issuer prefix {text[:6]}; expected one of {', '.join(sorted(ISSUERS))}."
+        return _l("Unknown issuer prefix %(prefix)s; expected one of %(prefixes)s.", prefix=text[:6], prefixes=", ".join(sorted(ISSUERS)))
     return None
 
 
@@ -39,7 +40,7 @@ def carrier_of(iccid):
 def msisdn_problem(msisdn):
     """Why ``msisdn`` is not a terminal phone number (11-13 digits), or None."""
     if not re.fullmatch(r"\d{11,13}", str(msisdn or "").strip()):
-        return "A terminal phone number (MSISDN) is 11 to 13 digits."
+        return _l("A terminal phone number (MSISDN) is 11 to 13 digits.")
     return None
 
 
@@ -53,13 +54,14 @@ def check_identity(iccid, msisdn, carrier=None, prefix=""):
         errors[prefix + "msisdn"] = [problem]
     issuer = carrier_of(iccid)
     if carrier is not None and carrier not in CARRIERS:
-        errors[prefix + "carrier"] = [f"Carrier must be one of {', '.join(CARRIERS)}."]
+        errors[prefix + "carrier"] = [_l("Carrier must be one of %(carriers)s.", carriers=", ".join(CARRIERS))]
     elif carrier and issuer and carrier != issuer:
         errors[prefix + "carrier"] = [
-            f"ICCID {iccid} was issued by {CARRIER_LABELS[issuer]} (prefix {iccid[:6]}), not {CARRIER_LABELS[carrier]}."
+            _l("ICCID %(iccid)s was issued by %(issuer)s (prefix %(prefix)s), not %(carrier)s.", iccid=iccid,
+               issuer=CARRIER_LABELS[issuer], prefix=iccid[:6], carrier=CARRIER_LABELS[carrier])
         ]
     if errors:
-        raise Invalid("The SIM's details are not valid.", errors)
+        raise Invalid(_l("The SIM's details are not valid."), errors)
     return iccid, msisdn, issuer
 
 
@@ -76,12 +78,13 @@ def get_or_create(iccid, msisdn, carrier=None, lock=False):
     sim = db.session.scalar(stmt)
     if sim is not None:
         if sim.msisdn != msisdn:
-            message = f"SIM {iccid} is registered with terminal number {sim.msisdn}, not {msisdn}."
+            message = _l("SIM %(iccid)s is registered with terminal number %(msisdn)s, not %(other)s.", iccid=iccid, msisdn=sim.msisdn,
+                          other=msisdn)
             raise Conflict(message, {"msisdn": [message]})
         return sim
     other = db.session.scalar(select(Sim).where(Sim.msisdn == msisdn))
     if other is not None:
-        message = f"Terminal number {msisdn} belongs to another SIM ({other.iccid})."
+        message = _l("Terminal number %(msisdn)s belongs to another SIM (%(iccid)s).", msisdn=msisdn, iccid=other.iccid)
         raise Conflict(message, {"msisdn": [message]})
     sim = Sim(iccid=iccid, msisdn=msisdn, carrier=carrier, status="in_stock")
     db.session.add(sim)

@@ -2,6 +2,7 @@
 import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
@@ -82,7 +83,7 @@ class StatementUploadSchema(ma.Schema):
 
 class StatementArgs(PageArgs):
     carrier = fields.String(validate=ma.validate.OneOf(CARRIERS))
-    period = fields.String(validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Period must be YYYY-MM."))
+    period = fields.String(validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error=_l("Period must be YYYY-MM.")))
     status = fields.String(validate=ma.validate.OneOf(STATEMENT_STATES))
 
 

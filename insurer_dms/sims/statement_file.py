@@ -106,9 +106,9 @@ def _csv_rows(data):
     try:
         yield from csv.reader(stream)
     except UnicodeDecodeError:
-        raise Invalid("The file is neither UTF-8 nor GB18030 text.", {"file": ["Unreadable text encoding."]})
+        raise Invalid(_l("The file is neither UTF-8 nor GB18030 text."), {"file": [_l("Unreadable text encoding.")]})
     except csv.Error as err:
-        raise Invalid("The file is not a readable CSV file.", {"file": [str(err)[:200]]})
+        raise Invalid(_l("The file is not a readable CSV file."), {"file": [str(err)[:200]]})
 
 
 def _xlsx_rows(data):
@@ -133,7 +133,7 @@ def _plain_lines(data):
                 yield from complete
             rest += decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise Invalid("The file is neither UTF-8 nor GB18030 text.", {"file": ["Unreadable text encoding."]})
+            raise Invalid(_l("The file is neither UTF-8 nor GB18030 text."), {"file": [_l("Unreadable text encoding.")]})
         if rest:
             yield rest
 
@@ -149,7 +149,7 @@ def open_rows(data, filename):
     if name.endswith(".csv"):
         lines = _plain_lines(data)
         return (lines, True) if lines is not None else (_csv_rows(data), False)
-    raise Invalid("Upload a .csv or .xlsx file.", {"file": ["Only .csv and .xlsx files are accepted."]})
+    raise Invalid(_l("Upload a .csv or .xlsx file."), {"file": [_l("Only .csv and .xlsx files are accepted.")]})
 
 
 def cells_of(row):
@@ -198,7 +198,8 @@ def header_columns(headers):
             columns[field] = (index, str(header).replace("\ufeff", "").strip())
     missing = [f for f in REQUIRED if f not in columns]
     if missing:
-        raise ImportFailed([{"row": 1, "column": f, "message": f"Missing column {f!r} ({ALIASES[f][0]})."} for f in missing])
+        raise ImportFailed([{"row": 1, "column": f, "message": _l("Missing column '%(column)s' (%(header)s).", column=f, header=ALIASES[f][0])}
+                            for f in missing])
     return columns
 
 
@@ -224,9 +225,10 @@ class Problems:
         return self.bad_rows > 0
 
     def error(self):
-        message = f"{self.bad_rows} row(s) are invalid; nothing was imported."
+        message = _l("%(count)s row(s) are invalid; nothing was imported.", count=self.bad_rows)
         if self.count > len(self.rows):
-            message += f" The first {len(self.rows)} of {self.count} problems are listed."
+            message = _l("%(count)s row(s) are invalid; nothing was imported. The first %(listed)s of %(problems)s problems are "
+                         "listed.", count=self.bad_rows, listed=len(self.rows), problems=self.count)
         return ImportFailed(self.rows, message)
 
 
@@ -365,39 +367,40 @@ class LineChecker:
 
         month = self.periods.get(raw["period"]) or normalise_period(raw["period"])
         if month is None:
-            bad("period", f"Period {raw['period']!r} is not a month (YYYY-MM)." if raw["period"] else "Period is required.")
+            bad("period", _l("Period %(value)r is not a month (YYYY-MM).", value=raw["period"]) if raw["period"]
+                else _l("Period is required."))
         elif month != self.period:
-            bad("period", f"Period {month} differs from the statement's period {self.period}.")
+            bad("period", _l("Period %(month)s differs from the statement's period %(period)s.", month=month, period=self.period))
         else:
             self.periods[raw["period"]] = month
         iccid = raw["iccid"]
-        problem = iccid_problem(iccid) if iccid else "ICCID is required."
+        problem = iccid_problem(iccid) if iccid else _l("ICCID is required.")
         if problem:
             bad("iccid", problem)
         elif carrier_of(iccid) != self.carrier:
-            bad("iccid", f"ICCID {iccid} was issued by {CARRIER_LABELS[carrier_of(iccid)]}, "
-                         f"but this is {CARRIER_LABELS[self.carrier]}'s statement.")
+            bad("iccid", _l("ICCID %(iccid)s was issued by %(issuer)s, but this is %(carrier)s's statement.", iccid=iccid,
+                            issuer=CARRIER_LABELS[carrier_of(iccid)], carrier=CARRIER_LABELS[self.carrier]))
         msisdn = raw["msisdn"]
         if msisdn and not (11 <= len(msisdn) <= 13 and msisdn.isdigit() and msisdn.isascii()):
-            bad("msisdn", f"{msisdn!r} is not a terminal phone number (11 to 13 digits).")
+            bad("msisdn", _l("%(value)r is not a terminal phone number (11 to 13 digits).", value=msisdn))
         numbers = {}
         for field, limit in (("data_kb", 18), ("sms_count", 9)):
             text = raw[field] or ("0" if field == "sms_count" else "")
             numbers[field] = text
             if not text:
-                bad(field, "A whole number is required.")
+                bad(field, _l("A whole number is required."))
             elif text.lstrip("-").isdigit() and text.isascii() and text.startswith("-"):
-                bad(field, f"{text} is negative.")
+                bad(field, _l("%(value)s is negative.", value=text))
             elif not (text.isdigit() and text.isascii() and len(text) <= limit):
-                bad(field, f"{text!r} is not a whole number.")
+                bad(field, _l("%(value)r is not a whole number.", value=text))
         for field in ("plan_fee", "overage_fee", "total_fee"):
             text = numbers[field] = raw[field]
             if not text:
-                bad(field, "An amount in yuan is required.")
+                bad(field, _l("An amount in yuan is required."))
             elif text.startswith("-") and _MONEY.fullmatch(text[1:]):
-                bad(field, f"{text} is negative.")
+                bad(field, _l("%(value)s is negative.", value=text))
             elif not _MONEY.fullmatch(text):
-                bad(field, f"{text!r} is not an amount in yuan with at most 2 decimals.")
+                bad(field, _l("%(value)r is not an amount in yuan with at most 2 decimals.", value=text))
         if problems:
             return None, problems
         return (iccid, msisdn, numbers["data_kb"], numbers["sms_count"], numbers["plan_fee"], numbers["overage_fee"],

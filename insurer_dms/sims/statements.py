@@ -30,6 +30,7 @@ from .. import activity
 from ..activity import Activity
 from ..errors import Conflict, DomainError, NotFound, invalid
 from ..extensions import db
+from ..labels import named
 from ..storage import sha256, storage
 from . import statement_columns
 from . import statement_file as sf
@@ -125,9 +126,9 @@ def ingest_statement(data, filename, carrier=None, user_id=None, period=None):
     """
     suffix = (filename or "").lower().rpartition(".")[2]
     if suffix not in CONTENT_TYPES:
-        raise invalid("file", "Upload a .csv or .xlsx file.")
+        raise invalid("file", _l("Upload a .csv or .xlsx file."))
     if carrier is not None and carrier not in CARRIERS:
-        raise invalid("carrier", f"Carrier must be one of {', '.join(CARRIERS)}.")
+        raise invalid("carrier", _l("Carrier must be one of %(carriers)s.", carriers=", ".join(CARRIERS)))
     digest = sha256(data)
     existing = find_by_sha(digest)
     if existing is not None:
@@ -136,7 +137,7 @@ def ingest_statement(data, filename, carrier=None, user_id=None, period=None):
     source, raw = sf.open_rows(data, filename)
     headers = next(source, None)
     if headers is None:
-        raise invalid("file", "The file is empty.")
+        raise invalid("file", _l("The file is empty."))
     columns = sf.header_columns(sf.cells_of(headers))
     shape = sf.file_shape(data, filename, sf.cells_of(headers))
     max_rows = current_app.config["STATEMENT_MAX_ROWS"]
@@ -145,13 +146,13 @@ def ingest_statement(data, filename, carrier=None, user_id=None, period=None):
     carrier, period, seen = sf.first_line(rows, columns, carrier, period)
     rows = itertools.chain(seen, rows)
     if not seen:
-        raise invalid("file", "The file has no data rows.")
+        raise invalid("file", _l("The file has no data rows."))
     problems = sf.Problems()
     if carrier is None or period is None:  # no row says whose or which month: explain every row, store nothing
         sf.LineChecker(columns, carrier or CARRIERS[0], period, raw=raw, shape=shape, max_rows=max_rows).check(
             rows, problems)
         if not problems:
-            raise invalid("file", "No row names a valid ICCID and month.")
+            raise invalid("file", _l("No row names a valid ICCID and month."))
         raise problems.error()
 
     try:
@@ -161,7 +162,7 @@ def ingest_statement(data, filename, carrier=None, user_id=None, period=None):
         if problems:
             raise problems.error()
         if count == 0:
-            raise invalid("file", "The file has no data rows.")
+            raise invalid("file", _l("The file has no data rows."))
         statement.line_count, statement.billed_total = count, billed
         note = f"{filename} ({count} lines)" + ("" if declared else "; carrier from the ICCIDs")
         if _much_smaller(statement, current):
@@ -178,7 +179,8 @@ def ingest_statement(data, filename, carrier=None, user_id=None, period=None):
         existing = find_by_sha(digest)
         if existing is not None:  # the same file uploaded twice at once: the first one stands
             return existing, False
-        raise Conflict(f"Another {carrier} statement for {period} was stored at the same moment; upload again.")
+        raise Conflict(_l("Another %(carrier)s statement for %(period)s was stored at the same moment; upload again.",
+                          carrier=named("carrier", carrier), period=period))
     except BaseException:
         db.session.rollback()
         raise
@@ -470,7 +472,7 @@ def _plain(value):
 def get_statement(statement_id):
     statement = db.session.get(Statement, statement_id)
     if statement is None:
-        raise NotFound(f"No statement {statement_id}.")
+        raise NotFound(_l("No statement %(id)s.", id=statement_id))
     return statement
 
 
