@@ -41,10 +41,10 @@ def test_a_422_from_the_schema_has_chinese_field_messages_for_a_chinese_browser(
 
 def test_marshmallow_range_and_type_messages_keep_their_numbers_in_chinese(ops):
     zh = body(ops.get("/api/users?page=0&page_size=abc", headers=ZH), 422)
-    assert zh["errors"]["page"] == ["必须大于或等于 1。"]
+    assert zh["errors"]["page"] == ["必须大于或等于 1，且小于或等于 1000000。"]
     assert zh["errors"]["page_size"] == ["不是有效的整数。"]
     en = body(ops.get("/api/users?page=0&page_size=abc", headers=EN), 422)
-    assert en["errors"]["page"] == ["Must be greater than or equal to 1."]
+    assert en["errors"]["page"] == ["Must be greater than or equal to 1 and less than or equal to 1000000."]
     assert en["errors"]["page_size"] == ["Not a valid integer."]
 
 

@@ -210,7 +210,7 @@ def test_a_validator_built_at_import_time_answers_in_the_language_of_the_request
             return flatten_errors(err.messages)
 
     with app.app_context(), app.test_request_context(headers=ZH):
-        assert messages() == {"count": ["必须大于或等于 1且小于或等于 9。"], "day": ["此项为必填项。"],
+        assert messages() == {"count": ["必须大于或等于 1，且小于或等于 9。"], "day": ["此项为必填项。"],
                               "note": ["长度不能超过 3。"], "extra": ["未知字段。"]}
     with app.app_context(), app.test_request_context(headers=EN):
         assert messages() == {"count": ["Must be greater than or equal to 1 and less than or equal to 9."],

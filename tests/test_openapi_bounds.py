@@ -93,7 +93,7 @@ def test_every_date_and_time_has_its_window(spec):
 def test_no_module_uses_marshmallow_fields_directly():
     offenders = []
     for path in PACKAGE.rglob("*.py"):
-        if path == PACKAGE / "fields.py":
+        if path in (PACKAGE / "fields.py", PACKAGE / "validation_messages.py"):  # the field types; marshmallow's messages
             continue
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):

@@ -312,7 +312,7 @@ def reconcile(statement_id, progress=None):
     dialect = db.engine.dialect.name
     statement = get_statement(statement_id)
     if statement.status in HELD_STATES:
-        raise Conflict(f"Statement {statement_id} is {statement.status}: it is not reconciled.",
+        raise Conflict(_l("Statement %(id)s is %(status)s: it is not reconciled.", id=statement_id, status=statement.status),
                        {"status": [statement.status]})
     _settings(dialect)
     _lock(dialect, statement)
