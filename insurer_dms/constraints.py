@@ -119,6 +119,7 @@ GUARDS = {
 # Unique keys no two requests can both want: why each is safe (tests/test_races.py checks the two lists cover all).
 NO_RACE = {
     "uq_api_token_token_hash": "the SHA-256 of 256 random bits",
+    "uq_user_session_secret_hash": "the SHA-256 of a login session's 256 random bits",
     "uq_work_order_number": "a random placeholder, then a number made of the row's own id",
     "uq_ticket_number": "a random placeholder, then a number made of the row's own id",
     "uq_purchase_order_line_po_line_no": "the lines are numbered inside their own new purchase order",

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Api as SmorestApi
 from werkzeug import exceptions as http
 
+from . import fields
 from .validation_messages import LIBRARY_TEXTS
 
 
@@ -31,8 +32,6 @@ def texts(messages):
     if isinstance(messages, (list, tuple)):
         return [texts(value) for value in messages]
     return text(messages)
-
-from . import fields
 
 
 class DomainError(Exception):
@@ -250,3 +249,19 @@ def register_integrity_safety_net(app, answer):
         app.logger.warning("A database constraint refused %s %s outside a service's race guard: %s",
                            request.method, request.path, err.orig)
         return answer(constraints.refusal(err))
+
+    from sqlalchemy.exc import DataError
+
+    @app.errorhandler(DataError)
+    def _data_error(err):
+        """A value the database cannot store (text longer than its column, a number beyond its type) that no schema
+        refused: the input is at fault, so 422, never a 500; logged as an error, as a field type should bound it."""
+        from .extensions import db
+
+        db.session.rollback()
+        app.logger.error("The database refused a value in %s %s that no schema bounded: %s",
+                         request.method, request.path, err.orig)
+        return answer(Invalid(DOES_NOT_FIT))
+
+
+DOES_NOT_FIT = _l("A value is too long or out of range for where it is stored; nothing was saved.")

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select, text
 from insurer_dms import activity, constraints
 from insurer_dms.auth.models import ContractorCompany, User
 from insurer_dms.catalogue.models import CatalogueEntry
-from insurer_dms.errors import Conflict
+from insurer_dms.errors import DOES_NOT_FIT, Conflict
 from insurer_dms.extensions import db
 from insurer_dms.fleet.identifiers import make_credit_code, make_vin
 from insurer_dms.fleet.models import Operator, Policy, Truck
@@ -585,6 +585,18 @@ def test_a_missing_or_impossible_value_escaping_a_service_is_a_422(app, ops, mon
         category="not_a_category", amount=Decimal("1.00"), period="2024-06", source_type="x", source_id="1"))
     resp = ops.post("/api/work-orders", json={"truck_id": truck_id})
     assert resp.status_code == 422 and resp.json["message"] == constraints.GENERAL["check"]
+
+
+def test_a_value_the_column_cannot_hold_escaping_a_service_is_a_422(app, ops, monkeypatch, caplog, postgres_only):
+    truck_id, _plate, owner_id = _a_truck(app)
+    _escaping(monkeypatch, lambda: insert(Truck).values(
+        plate="粤U00004", plate_colour=2, vin="X" * 500, vehicle_type="goods_vehicle", total_mass_kg=18000,
+        county_code="445102", operator_id=owner_id))  # SQLite stores any length: PostgreSQL only
+    with caplog.at_level(logging.ERROR):
+        resp = ops.post("/api/work-orders", json={"truck_id": truck_id})
+    assert resp.status_code == 422 and resp.json["message"] == str(DOES_NOT_FIT)
+    assert any("no schema bounded" in r.getMessage() for r in caplog.records)
+    assert ops.get(f"/api/trucks/{truck_id}").status_code == 200
 
 
 def test_a_page_gets_the_refusal_page_not_a_server_error(app, monkeypatch):

@@ -73,7 +73,7 @@ def test_a_much_smaller_version_is_held_and_changes_nothing(app, ops, held):
     assert v2["comparison"] == {
         "current_id": v1["id"], "current_version": 1, "current_status": "done", "current_line_count": 100,
         "current_billed_total": v1["billed_total"], "line_count": 60, "billed_total": v2["billed_total"],
-        "line_share": 0.6, "threshold": 0.9}
+        "line_share": "0.6000", "threshold": "0.9000"}
     assert ops.get(f"{URL}/{v2['id']}").json["comparison"]["current_id"] == v1["id"]
     old = ops.get(f"{URL}/{v1['id']}").json
     assert (old["status"], old["superseded_by"], old["comparison"]) == ("done", None, None)
