@@ -141,6 +141,14 @@ def _validator_messages():
 # Messages of the libraries that are no attribute to replace: translated by errors.py when it builds the body.
 LIBRARY_TEXTS = {
     "Invalid JSON body.": N_("Invalid JSON body."),  # webargs' FlaskParser, a body that is not JSON
+    # Flask-WTF's CSRF refusals (CSRFError's description)
+    "The CSRF token is missing.": N_("The CSRF token is missing."),
+    "The CSRF session token is missing.": N_("The CSRF session token is missing."),
+    "The CSRF token has expired.": N_("The CSRF token has expired."),
+    "The CSRF token is invalid.": N_("The CSRF token is invalid."),
+    "The CSRF tokens do not match.": N_("The CSRF tokens do not match."),
+    "The referrer header is missing.": N_("The referrer header is missing."),
+    "The referrer does not match the host.": N_("The referrer does not match the host."),
 }
 
 _original_validation_error_init = ma.ValidationError.__init__

@@ -251,3 +251,15 @@ def test_a_contractor_is_told_in_chinese_why_the_close_form_was_refused(app, liv
         zh_phone.inner_text("body"))
     with app.app_context():
         assert db.session.get(type(order), order_id).state == "scheduled"
+
+
+def test_a_csrf_refusal_speaks_the_users_language(app, ctx):
+    from insurer_dms.auth.service import create_user
+    from tests.audit_query_factories import session_client
+
+    create_user("csrf-zh@example.com", "ops", "password123")
+    client = session_client(app, "csrf-zh@example.com")
+    zh = body(client.post("/api/work-orders", json={"truck_id": 1}, headers=ZH), 400)
+    assert zh["message"] == "缺少 CSRF 令牌，请刷新页面后重试。"
+    en = body(client.post("/api/work-orders", json={"truck_id": 1}, headers={**EN, "X-CSRFToken": "junk"}), 400)
+    assert en["message"] == "The CSRF token is invalid."
