@@ -3,7 +3,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
-from flask_babel import lazy_gettext as _l
 
 from .. import fields
 from ..fleet.identifiers import CountyCodeField
