@@ -2,6 +2,7 @@
 import os
 from pathlib import Path
 
+DEBIAN_CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"  # fonts-noto-cjk
 INSTANCE_DIR = Path(os.environ.get("INSURER_DMS_INSTANCE", Path(__file__).resolve().parent.parent / "instance"))
 
 
@@ -111,6 +112,10 @@ def from_environment():
         "OFFLINE_TICKET_DAYS": int(os.environ.get("OFFLINE_TICKET_DAYS", 3)),
         # No-premium-increase audit: an unexplained residual above this many CNY is a finding.
         "AUDIT_RESIDUAL_TOLERANCE": os.environ.get("AUDIT_RESIDUAL_TOLERANCE", "1.00"),
+        # The font of the audit report PDFs (Chinese and English): a TrueType/OpenType file or collection with
+        # Simplified Chinese; Debian's fonts-noto-cjk by default (scripts/serve and scripts/test install it). Without
+        # it publishing is refused.
+        "PDF_CJK_FONT": os.environ.get("PDF_CJK_FONT") or DEBIAN_CJK_FONT,
         # Largest attachment operations may add to an answer to a reviewer's query (PDF, JPEG, PNG or XLSX).
         "QUERY_ATTACHMENT_MAX_BYTES": int(os.environ.get("QUERY_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)),
     }

@@ -180,7 +180,8 @@ def test_the_audit_runs_on_a_real_worker(ops, history_, rq_worker):
 def test_publishing_freezes_the_report_into_three_files_whose_hashes_verify(ops, history_, app):
     audit = published_audit(ops, history_)
     assert audit["status"] == "published" and audit["published_at"] and len(audit["inputs_sha256"]) == 64
-    assert sorted(f["format"] for f in audit["files"]) == ["csv", "pdf", "xlsx"]
+    assert sorted(f["format"] for f in audit["files"]) == ["csv", "pdf", "pdf_en", "xlsx"]
+    from insurer_dms.audits.service import file_suffix
     from insurer_dms.storage import storage
 
     for stored in audit["files"]:
@@ -190,7 +191,7 @@ def test_publishing_freezes_the_report_into_three_files_whose_hashes_verify(ops,
         assert hashlib.sha256(body).hexdigest() == stored["sha256"] == resp.headers["X-Content-SHA256"]
         assert len(body) == stored["size_bytes"]
         with app.app_context():
-            assert storage().get(f"audits/{audit['id']}/report-v1.{stored['format']}") == body
+            assert storage().get(f"audits/{audit['id']}/report-v1.{file_suffix(stored['format'])}") == body
     assert ops.get(f"/api/audits/{audit['id']}/files/docx").status_code == 404
 
 
@@ -286,43 +287,7 @@ def test_postgresql_refuses_raw_sql_changes_to_a_published_audit(ops, history_, 
             conn.execute(text("UPDATE audit_run SET error = 'changed' WHERE id = :id"), {"id": draft_id})
 
 
-# ---------------------------------------------------------------- what the files contain
-
-
-def _pdf_text(data):
-    from pypdf import PdfReader
-
-    # pypdf reads fpdf2's CID-keyed CFF font (Noto Sans CJK) code by code with NULs in between; poppler does not.
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).replace("\x00", "")
-
-
-def test_the_pdf_renders_the_summary_and_every_finding(ops, history_):
-    from insurer_dms.audits.report_pdf import cjk_font
-
-    audit = published_audit(ops, history_)
-    pdf = ops.get(f"/api/audits/{audit['id']}/files/pdf")
-    assert pdf.mimetype == "application/pdf"
-    content = _pdf_text(pdf.get_data())
-    for expected in ("No-premium-increase audit report", "Renewals audited", "3622.00", "445102 Xiangqiao",
-                     "445122 Raoping", "1334.00", "2120.00", "0.0278", "0.0200", "0.0078", audit["inputs_sha256"],
-                     "1500.00", "484.00", "Findings (6)"):
-        assert expected in content, expected
-    plates = [f["plate"] for f in all_findings(ops, audit["id"])]
-    assert all(plate[2:] in content for plate in plates)
-    if cjk_font() is not None:  # Chinese is printed when a CJK font is installed (fonts-noto-cjk)
-        assert "湘桥区" in content and "饶平县" in content and all(plate in content for plate in plates)
-
-
-def test_without_a_cjk_font_the_pdf_is_english_only(ops, history_, app, monkeypatch):
-    from insurer_dms.audits import report, report_pdf, service
-
-    audit_id = run_audit(ops, history_)["id"]
-    monkeypatch.setattr(report_pdf, "cjk_font", lambda: None)
-    with app.app_context():
-        run = db.session.get(AuditRun, audit_id)
-        data = report_pdf.render_pdf(report.content(run, db.session.scalars(service.findings_query(audit_id)).all()))
-    content = _pdf_text(data)
-    assert "445103 Chao'an" in content and "3622.00" in content and "潮安区" not in content
+# ---------------------------------------------------------------- what the files contain (the PDFs: test_audit_pdf.py)
 
 
 def test_the_xlsx_opens_with_its_sheets_and_the_right_totals(ops, history_):
@@ -330,16 +295,17 @@ def test_the_xlsx_opens_with_its_sheets_and_the_right_totals(ops, history_):
 
     audit = published_audit(ops, history_)
     workbook = load_workbook(io.BytesIO(ops.get(f"/api/audits/{audit['id']}/files/xlsx").get_data()))
-    assert workbook.sheetnames == ["Summary", "Findings", "Cohort"]
-    summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True) if row and row[0]}
-    assert summary["Renewals audited / 审计续保数"] == 9 and summary["Findings / 发现问题数"] == 6
-    assert Decimal(str(summary["Excess premium total (CNY) / 超额保费合计（元）"])) == Decimal("3622.00")
-    rows = list(workbook["Findings"].iter_rows(values_only=True))
+    assert workbook.sheetnames == ["汇总", "审计发现", "对照组"]  # summary, findings, cohort
+    summary = {row[0]: row[1] for row in workbook["汇总"].iter_rows(values_only=True) if row and row[0]}
+    assert summary["审计续保数 / Renewals audited"] == 9 and summary["审计发现数 / Findings"] == 6
+    assert Decimal(str(summary["超额保费合计（元） / Excess premium total (CNY)"])) == Decimal("3622.00")
+    rows = list(workbook["审计发现"].iter_rows(values_only=True))
     header, findings = rows[0], rows[1:]
-    excess = header.index("Excess premium / 超额保费")
+    assert header[0] == "车牌号码 / Plate"
+    excess = header.index("超额保费 / Excess premium")
     assert len(findings) == 6 and sum(Decimal(str(r[excess])) for r in findings) == Decimal("3622.00")
-    cohort = {row[0]: row for row in workbook["Cohort"].iter_rows(min_row=2, values_only=True)}
-    assert Decimal(str(cohort["Difference (with - without) / 差值（有设备 - 无设备）"][3])) == Decimal("0.0078")
+    cohort = {row[0]: row for row in workbook["对照组"].iter_rows(min_row=2, values_only=True)}
+    assert Decimal(str(cohort["差值（有设备 - 无设备） / Difference (with - without)"][3])) == Decimal("0.0078")
 
 
 def test_the_csv_has_the_summary_and_one_line_per_finding(ops, history_):
@@ -347,10 +313,11 @@ def test_the_csv_has_the_summary_and_one_line_per_finding(ops, history_):
     data = ops.get(f"/api/audits/{audit['id']}/files/csv").get_data()
     assert data.startswith("\ufeff".encode())
     lines = data.decode("utf-8-sig").splitlines()
-    assert "Excess premium total (CNY) / 超额保费合计（元）,3622.00" in lines
-    header = lines.index(next(line for line in lines if line.startswith("Plate / 车牌号码")))
+    assert lines[0] == "不因安装设备上调保费审计报告 / No-premium-increase audit report"
+    assert "超额保费合计（元） / Excess premium total (CNY),3622.00" in lines
+    header = lines.index(next(line for line in lines if line.startswith("车牌号码 / Plate")))
     assert len(lines[header + 1:]) == 6
-    assert "445122,Raoping / 饶平县,3,3,2120.00" in lines
+    assert "445122,饶平县 / Raoping,3,3,2120.00" in lines
 
 
 # ---------------------------------------------------------------- who sees what

@@ -185,8 +185,8 @@ def test_the_regulator_downloads_a_published_audit_whose_formula_policy_numbers_
     xlsx_file = reviewer.get(f"/api/audits/{published_with_formulas}/files/xlsx")
     assert xlsx_file.status_code == 200
     assert_xlsx_neutral(xlsx_file.data, FORMULAS)
-    findings = xlsx_values(xlsx_file.data)["Findings"]
-    excess = [c.value for c in findings[0]].index("Excess premium / 超额保费")
+    findings = xlsx_values(xlsx_file.data)["审计发现"]  # the findings sheet
+    excess = [c.value for c in findings[0]].index("超额保费 / Excess premium")
     assert [(row[excess].value, row[excess].data_type) for row in findings[1:]] == [(918, "n")] * 3
 
 

@@ -71,7 +71,10 @@ class Publish(MethodView):
     @require(OPS)
     @blp.response(200, AuditSchema)
     def post(self, audit_id):
-        """Freeze a draft: hash its inputs, render CSV, XLSX and PDF, store them; 409 unless a draft."""
+        """Freeze a draft: hash its inputs, render CSV, XLSX and PDF (Chinese and English), store them.
+
+        409 unless a draft, and when no CJK font is there to write the PDF with (the run stays a draft).
+        """
         return service.publish(audit_id, current_user.id)
 
 
@@ -87,9 +90,12 @@ class Rerun(MethodView):
 @blp.route("/audits/<int:audit_id>/files/<file_format>")
 class ReportFile(MethodView):
     @require(OPS, REVIEWER)
-    @blp.response(200, description="The report file (csv, xlsx or pdf) of a published run.",
+    @blp.response(200, description="The report file of a published run: csv, xlsx, pdf (Chinese) or pdf_en (English).",
                   headers={service.SHA_HEADER: {"description": "SHA-256 (hex) of the file, as stored and shown on the page",
                                         "schema": {"type": "string"}}})
     def get(self, audit_id, file_format):
-        """Download a published run's report as csv, xlsx or pdf; the SHA-256 is in the X-Content-SHA256 header."""
+        """Download a published run's report as csv, xlsx, pdf (Chinese) or pdf_en (English).
+
+        The SHA-256 is in the X-Content-SHA256 header.
+        """
         return service.download(current_user, audit_id, file_format)

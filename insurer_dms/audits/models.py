@@ -9,7 +9,7 @@ from ..extensions import db
 from ..types import Money, UTCDateTime, utcnow
 
 AUDIT_STATES = ("queued", "running", "draft", "published", "failed")
-FILE_FORMATS = ("csv", "xlsx", "pdf")
+FILE_FORMATS = ("csv", "xlsx", "pdf", "pdf_en")  # pdf: Chinese; pdf_en: English
 FINDING_REASONS = ("autonomous_rose", "residual_over_tolerance")
 QUERY_STATES = ("open", "answered", "accepted", "upheld")  # accepted = explained; upheld = a violation
 OPEN_QUERY_STATES = ("open", "answered")
@@ -71,7 +71,7 @@ class AuditFile(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     audit_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"))
-    format: Mapped[str] = mapped_column(String(5))
+    format: Mapped[str] = mapped_column(String(10))
     object_key: Mapped[str] = mapped_column(String(300), unique=True)
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)

@@ -1,8 +1,9 @@
-"""A published audit's report: its content frozen at publishing, rendered to CSV and XLSX (the PDF: report_pdf).
+"""A published audit's report: its content frozen at publishing, rendered to CSV and XLSX (the PDFs: report_pdf).
 
-The files are bilingual (English / 简体中文) so that one frozen file serves the insurer and the regulator alike;
-amounts are CNY with 2 decimals, coefficients with 4, times in Asia/Shanghai. Every cell goes through
-``insurer_dms.exports`` when the files are made at publishing (a policy number that looks like a formula is text).
+The CSV and XLSX are bilingual, Chinese first (``中文 / English`` in every header and label, sheets named in
+Chinese), so that one frozen file serves the regulator, the insurer and an integrator alike; amounts are CNY with 2
+decimals, coefficients with 4, times in Asia/Shanghai. Every cell goes through ``insurer_dms.exports`` when the
+files are made at publishing (a policy number that looks like a formula is text).
 """
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -22,8 +23,8 @@ PRODUCTS = {"commercial": ("Commercial", "商业险"), "compulsory": ("Compulsor
 REASONS = {AUTONOMOUS_ROSE: ("Autonomous coefficient rose", "自主定价系数上调"),
            RESIDUAL_OVER_TOLERANCE: ("Unexplained residual over the tolerance", "未解释差额超出容差")}
 COUNTY_TABLE = (("County code", "区县代码"), ("County", "区县"), ("Renewals audited", "审计续保数"),
-                ("Findings", "发现问题数"), ("Excess premium (CNY)", "超额保费（元）"))
-PRODUCT_TABLE = (("Product", "险种"), ("Renewals audited", "审计续保数"), ("Findings", "发现问题数"),
+                ("Findings", "审计发现数"), ("Excess premium (CNY)", "超额保费（元）"))
+PRODUCT_TABLE = (("Product", "险种"), ("Renewals audited", "审计续保数"), ("Findings", "审计发现数"),
                  ("Excess premium (CNY)", "超额保费（元）"))
 COHORT_TABLE = (("Group", "组别"), ("Renewals", "续保数"), ("Autonomous coefficient rose", "自主定价系数上调数"),
                 ("Mean change of the autonomous coefficient", "自主定价系数平均变化"))
@@ -62,8 +63,8 @@ FINDING_COLUMNS = (
 
 
 def both(pair):
-    """``English / 中文``."""
-    return f"{pair[0]} / {pair[1]}"
+    """``中文 / English`` of an ``(English, 中文)`` pair: Chinese first, for the regulator's readers."""
+    return f"{pair[1]} / {pair[0]}"
 
 
 def county_label(code, languages=2):
@@ -83,6 +84,7 @@ def _finding(finding):
         "product_label": both(PRODUCTS.get(finding.product, (finding.product, finding.product))),
         "product_en": PRODUCTS.get(finding.product, (finding.product,))[0],
         "policy_number": finding.policy.number, "renewal_start": finding.renewal_start.isoformat(),
+        "renewal_start_date": finding.renewal_start, "installed_moment": finding.installed_at,
         "previous_policy_number": finding.previous_policy.number, "installed_at": local_time(finding.installed_at),
         "previous_benchmark": previous["benchmark_premium"], "previous_ncd": previous["ncd_coefficient"],
         "previous_violation": previous["violation_coefficient"], "previous_autonomous": previous["autonomous_coefficient"],
@@ -101,6 +103,7 @@ def content(audit, findings):
     return {
         "id": audit.id, "version": audit.version, "scope": audit.scope,
         "period": f"{audit.period_from.isoformat()} .. {audit.period_to.isoformat()}",
+        "period_from": audit.period_from, "period_to": audit.period_to,
         "counties": list(audit.counties or []), "tolerance": audit.tolerance,
         "published_at": local_time(audit.published_at), "published_moment": audit.published_at,
         "inputs_sha256": audit.inputs_sha256,
@@ -122,7 +125,7 @@ def summary_rows(report, languages=2):
         (pick(("Counties", "区县")), counties),
         (pick(("Residual tolerance (CNY)", "未解释差额容差（元）")), report["tolerance"]),
         (pick(("Renewals audited", "审计续保数")), report["renewals_audited"]),
-        (pick(("Findings", "发现问题数")), report["findings_count"]),
+        (pick(("Findings", "审计发现数")), report["findings_count"]),
         (pick(("Excess premium total (CNY)", "超额保费合计（元）")), report["excess_total"]),
         (pick(REASONS[AUTONOMOUS_ROSE]), report["by_reason"].get(AUTONOMOUS_ROSE, 0)),
         (pick(REASONS[RESIDUAL_OVER_TOLERANCE]), report["by_reason"].get(RESIDUAL_OVER_TOLERANCE, 0)),
@@ -174,7 +177,7 @@ def render_csv(report):
         (("Cohort comparison", "对照组比较"), COHORT_TABLE, cohort_rows(report)),
     ):
         rows += [[], [both(title)], [both(label) for label in header], *_typed(table)]
-    rows += [[], [both(("Findings", "发现问题"))], [both(label) for label, _key, _kind in FINDING_COLUMNS]]
+    rows += [[], [both(("Findings", "审计发现"))], [both(label) for label, _key, _kind in FINDING_COLUMNS]]
     rows += [[finding[key] for _label, key, _kind in FINDING_COLUMNS] for finding in report["findings"]]
     return csv_bytes(rows)
 
@@ -183,6 +186,7 @@ def render_csv(report):
 
 
 NUMBER_FORMATS = {"money": "0.00", "coefficient": "0.0000"}
+SHEETS = {"summary": "汇总", "findings": "审计发现", "cohort": "对照组"}
 
 
 def render_xlsx(report):
@@ -198,7 +202,7 @@ def render_xlsx(report):
     cohort = [Heading([both(label) for label in COHORT_TABLE]), *_typed(cohort_rows(report))]
     formats = {i: NUMBER_FORMATS[kind] for i, (_label, _key, kind) in enumerate(FINDING_COLUMNS) if kind in NUMBER_FORMATS}
     return xlsx_bytes([
-        Sheet("Summary", summary, widths={"A": 44, "B": 30}),
-        Sheet("Findings", findings, freeze="B2", formats=formats),
-        Sheet("Cohort", cohort, decimal_format="0.0000", widths={"A": 44}),
+        Sheet(SHEETS["summary"], summary, widths={"A": 44, "B": 30}),
+        Sheet(SHEETS["findings"], findings, freeze="B2", formats=formats),
+        Sheet(SHEETS["cohort"], cohort, decimal_format="0.0000", widths={"A": 44}),
     ])

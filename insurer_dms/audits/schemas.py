@@ -29,7 +29,8 @@ class AuditCreateSchema(ma.Schema):
 
 
 class AuditFileSchema(ma.Schema):
-    format = fields.String(metadata={"description": ", ".join(FILE_FORMATS)})
+    format = fields.String(metadata={"description": ", ".join(FILE_FORMATS)
+                                     + " (pdf: the report in Chinese; pdf_en: in English)"})
     sha256 = fields.String(metadata={"description": "SHA-256 of the stored file (hex)"})
     size_bytes = fields.Integer()
     created_at = fields.DateTime()

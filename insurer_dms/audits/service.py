@@ -25,7 +25,7 @@ from . import frozen  # noqa: F401  (registers the ORM guard on published runs)
 from .decomposition import policy_figures
 from .models import AuditFile, AuditFinding, AuditRun
 from .renewals import inputs_sha256
-from .report_pdf import render_pdf
+from .report_pdf import cjk_font, rendered_pdfs
 
 
 def _role(user):
@@ -200,19 +200,27 @@ def finding_detail(finding):
 # ---------------------------------------------------------------- publishing and the files
 
 
-CONTENT_TYPES = {"csv": "text/csv", "xlsx": XLSX, "pdf": "application/pdf"}
+CONTENT_TYPES = {"csv": "text/csv", "xlsx": XLSX, "pdf": "application/pdf", "pdf_en": "application/pdf"}
+SUFFIXES = {"pdf_en": "en.pdf"}  # a file format's file name ending, when it is not the format itself
+
+
+def file_suffix(file_format):
+    """``pdf`` (the Chinese PDF), ``en.pdf`` (the English one), ``csv``, ``xlsx``."""
+    return SUFFIXES.get(file_format, file_format)
 
 
 def object_key(audit, file_format):
-    return f"audits/{audit.id}/report-v{audit.version}.{file_format}"
+    return f"audits/{audit.id}/report-v{audit.version}.{file_suffix(file_format)}"
 
 
 def publish(audit_id, user_id=None):
-    """Freeze a draft: check its inputs are unchanged, render CSV, XLSX and PDF, store them, then ``published``.
+    """Freeze a draft: check its inputs are unchanged, render CSV, XLSX and the PDF in Chinese and in English, store
+    them, then ``published``.
 
     One transaction, in the order the database's triggers need: the file rows go in while the run is still a
-    draft, and the status flips last. Refused (409) unless the run is a draft, or when the policies or
-    installations behind it changed since it ran (its inputs' SHA-256 differs): run it again and publish that.
+    draft, and the status flips last. Refused (409) unless the run is a draft, when the policies or installations
+    behind it changed since it ran (its inputs' SHA-256 differs: run it again and publish that), or when there is no
+    CJK font to write the PDFs with (``report_pdf.FontUnavailable``): nothing is stored and the run stays a draft.
     """
     from . import report
     from .run import scope_of, used_renewals
@@ -228,9 +236,10 @@ def publish(audit_id, user_id=None):
         message = _l("The policies or installations behind this draft changed since it ran; run it again and publish the new "
                      "version.")
         raise Conflict(message, {"inputs_sha256": [message]})
+    cjk_font()  # before anything changes: without the font nothing is published
     audit.published_at, audit.published_by_id = utcnow(), user_id
     content = report.content(audit, db.session.scalars(findings_query(audit.id)).all())
-    rendered = {"csv": report.render_csv(content), "xlsx": report.render_xlsx(content), "pdf": render_pdf(content)}
+    rendered = {"csv": report.render_csv(content), "xlsx": report.render_xlsx(content), **rendered_pdfs(content)}
     for file_format, data in rendered.items():
         key = object_key(audit, file_format)
         storage().put(key, data, CONTENT_TYPES[file_format])
@@ -266,7 +275,7 @@ def download(user, audit_id, file_format):
     """The HTTP response with a published run's file; its SHA-256 in the X-Content-SHA256 header and the ETag."""
     data, stored = report_file(user, audit_id, file_format)
     audit = stored.audit
-    response = file_response(data, f"no-premium-increase-audit-{audit.id}-v{audit.version}.{file_format}",
+    response = file_response(data, f"no-premium-increase-audit-{audit.id}-v{audit.version}.{file_suffix(file_format)}",
                              CONTENT_TYPES[file_format])
     response.headers[SHA_HEADER] = stored.sha256
     response.set_etag(stored.sha256)
