@@ -63,7 +63,8 @@ def test_the_published_pdf_is_in_chinese_with_the_plates_the_headings_and_the_to
     pdf = download(ops, audit["id"], "pdf", headers=EN)  # the Chinese copy whatever the reader's language
     assert pdf.mimetype == "application/pdf"
     content = pdf_text(pdf.get_data())
-    for heading in ("不因安装设备上调保费审计报告", "按区县统计", "按险种统计", "对照组比较", "审计发现（6 项）", "金额单位：元。"):
+    for heading in ("不因安装设备上调保费审计报告", "审计编号", "按区县统计", "按险种统计", "对照组比较", "审计发现（6 项）",
+                    "金额单位：元。"):
         assert heading in content, heading
     for header in ("审计期间", "审计续保数", "审计发现数", "超额保费合计（元）", "发布时间（北京时间）", "输入数据的 SHA-256",
                    "区县代码", "车牌号码", "续保起期", "设备安装时间", "上年保费", "续保保费", "自主系数部分",
@@ -119,10 +120,19 @@ def test_the_published_files_are_recorded_with_their_sha256(ops, history_, app):
     with app.app_context():
         keys = dict(db.session.execute(select(AuditFile.format, AuditFile.object_key)
                                        .where(AuditFile.audit_id == audit["id"])).all())
-    assert keys["pdf"] == f"audits/{audit['id']}/report-v1.pdf" and keys["pdf_en"] == f"audits/{audit['id']}/report-v1.en.pdf"
+    assert keys["pdf"] == f"audits/{audit['id']}/report-v1.pdf"
+    assert keys["pdf_en"] == f"audits/{audit['id']}/report-v1.en.pdf"
     for stored in audit["files"]:
         body = download(ops, audit["id"], stored["format"]).get_data()
         assert hashlib.sha256(body).hexdigest() == stored["sha256"]
+
+
+def test_an_audit_with_nothing_found_publishes_a_pdf_that_says_so(ops, history_):
+    audit = ops.post("/api/audits", json={"period_from": "2020-01-01", "period_to": "2020-03-31"}).json
+    assert ops.post(f"/api/audits/{audit['id']}/publish").status_code == 200
+    content = pdf_text(download(ops, audit["id"], "pdf").get_data())
+    assert "审计发现（0 项）" in content and "没有审计发现" in content and "2020年1月1日至2020年3月31日" in content
+    assert "Findings (0)" in pdf_text(download(ops, audit["id"], "pdf_en").get_data())
 
 
 # ---------------------------------------------------------------- no font, no publishing
@@ -188,7 +198,8 @@ def not_a_font(path):
     return path
 
 
-@pytest.mark.parametrize("make", [lambda tmp: latin_only_font(tmp / "latin.ttf"), lambda tmp: not_a_font(tmp / "junk.ttc")],
+@pytest.mark.parametrize("make", [lambda tmp: latin_only_font(tmp / "latin.ttf"),
+                                  lambda tmp: not_a_font(tmp / "junk.ttc")],
                          ids=["a font without Chinese", "a file that is no font"])
 def test_a_font_that_cannot_print_chinese_is_refused_as_no_font(ops, history_, app, monkeypatch, tmp_path, make):
     audit_id = run_audit(ops, history_)["id"]

@@ -167,8 +167,8 @@ def _render(report, font_path, font_index, code_points):
         value = "" if value is None else str(value)
         missing = sorted({char for char in value if not char.isspace() and ord(char) not in code_points})
         if missing:
-            raise FontUnavailable(_l("The PDF font %(path)s cannot print %(chars)s: nothing was published; the audit is still a draft.",
-                                     path=font_path, chars=" ".join(missing)))
+            raise FontUnavailable(_l("The PDF font %(path)s cannot print %(chars)s: nothing was published; the audit "
+                                     "is still a draft.", path=font_path, chars=" ".join(missing)))
         return value
 
     footer_text = text(_("Audit %(id)s, version %(version)s", id=report["id"], version=report["version"]))
@@ -230,7 +230,7 @@ def _render(report, font_path, font_index, code_points):
     counties = separator.join(_county(code) for code in report["counties"]) or _("All")
     by_reason = report["by_reason"]
     table(None, [
-        (_("Audit"), report["id"]),
+        (_("Audit number"), report["id"]),
         (_("Version"), report["version"]),
         (_("Audit period"), _("%(start)s to %(end)s", start=_date(report.get("period_from")),
                                 end=_date(report.get("period_to")))),
@@ -263,8 +263,8 @@ def _render(report, font_path, font_index, code_points):
     pdf.ln(1)
     cohort = report["cohort"]
     sides = (("with_device", _("With a device")), ("without_device", _("Heavy trucks without a device")))
-    rows = [(name, cohort[key]["renewals"], cohort[key]["autonomous_rose"], cohort[key]["mean_autonomous_change"] or "—")
-            for key, name in sides if key in cohort]
+    rows = [(name, cohort[key]["renewals"], cohort[key]["autonomous_rose"],
+             cohort[key]["mean_autonomous_change"] or "—") for key, name in sides if key in cohort]
     if cohort:
         rows.append((_("Difference (with minus without)"), "", "", cohort.get("difference") or "—"))
     table((_("Group"), _("Renewals"), _("Autonomous coefficient rose"), _("Mean change of the autonomous coefficient")),
@@ -292,9 +292,10 @@ def _render(report, font_path, font_index, code_points):
         note(_("No findings: no renewal after an installation raised the premium unexplained."), size=9)
     pdf.ln(2)
     note(_("Premium change = benchmark part + NCD part + violation part + autonomous part + unexplained residual, the "
-           "factors taken in a fixed order. A = the autonomous pricing coefficient. A renewal is a finding when its autonomous pricing coefficient rose, or "
-           "when its unexplained residual is above the tolerance; its excess premium is the autonomous part when the "
-           "coefficient rose, plus the residual when it is above the tolerance."), size=7)
+           "factors taken in a fixed order. A = the autonomous pricing coefficient. A renewal is a finding when its "
+           "autonomous pricing coefficient rose, or when its unexplained residual is above the tolerance; its excess "
+           "premium is the autonomous part when the coefficient rose, plus the residual when it is above the "
+           "tolerance."), size=7)
     return bytes(pdf.output())
 
 
