@@ -5,6 +5,7 @@ answers with a Conflict (409) before anything reaches the database. It checks th
 database, so the publishing flush itself (files inserted while the run is still a draft, then the status
 flipped) passes.
 """
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -36,4 +37,4 @@ def _published_audits_are_frozen(session, flush_context, instances):
             select(AuditRun.id).where(AuditRun.id.in_(run_ids), AuditRun.status == "published")
         ).all()
     if published:
-        raise FrozenAudit(f"Audit {min(published)} is published; it and its findings and files cannot change.")
+        raise FrozenAudit(_l("Audit %(id)s is published; it and its findings and files cannot change.", id=min(published)))
