@@ -3,7 +3,7 @@
 Templates call ``label(kind, value)`` (a Jinja global from the app's ``_layout`` context processor):
 ``{{ label('role', current_user.role.value) }}``. An unknown value is shown as it is.
 """
-from flask_babel import get_locale
+from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
 
@@ -110,7 +110,7 @@ def ticket_priority_labels():
 
 def ticket_state_labels():
     return {"open": _("Open"), "assigned": _("Assigned"), "in_progress": _("In progress"), "resolved": _("Resolved"),
-            "closed": _("Closed"), "cancelled": _("Cancelled")}
+            "closed": pgettext("ticket state", "Closed"), "cancelled": _("Cancelled")}
 
 
 def ticket_resolution_labels():
@@ -119,7 +119,7 @@ def ticket_resolution_labels():
 
 
 def ticket_event_labels():
-    return {"created": _("Opened"), "signal": _("Signal"), "state": _("State change"), "assigned": _("Assigned"),
+    return {"created": pgettext("ticket event", "Opened"), "signal": _("Signal"), "state": _("State change"), "assigned": _("Assigned"),
             "note": _("Note"), "photo": _("Photo"), "cost": _("Cost"), "sla": _("SLA")}
 
 
@@ -129,8 +129,6 @@ def query_state_labels():
 
 
 def audit_status_labels():
-    from flask_babel import pgettext
-
     return {"queued": pgettext("audit status", "Queued"), "running": pgettext("audit status", "Running"),
             "draft": pgettext("audit status", "Draft"), "published": pgettext("audit status", "Published"),
             "failed": pgettext("audit status", "Failed")}
@@ -143,6 +141,41 @@ def finding_reason_labels():
 
 def policy_kind_labels():
     return {"commercial": _("Commercial"), "compulsory": _("Compulsory")}
+
+
+def import_status_labels():
+    """States of a file processed by a job (online-status imports)."""
+    return {"pending": pgettext("import status", "Pending"), "running": pgettext("import status", "Running"),
+            "done": pgettext("import status", "Done"), "failed": pgettext("import status", "Failed")}
+
+
+def reconciliation_outcome_labels():
+    """Outcomes of one statement line (sims.models.OUTCOMES)."""
+    return {
+        "matched": _("Matched"), "overbilled": _("Overbilled"), "underbilled": _("Underbilled"),
+        "unknown_sim": _("Unknown SIM"), "inactive_billed": _("Billed while inactive"), "missing": _("Missing"),
+        "duplicate_line": _("Duplicate line"), "line_inconsistent": _("Line inconsistent"),
+    }
+
+
+def reconciliation_flag_labels():
+    return {"zero_usage_installed": _("Zero usage on an installed device"), "over_allowance": _("Over 1.5 x allowance")}
+
+
+def sla_age_labels():
+    """The age buckets of open tickets (maintenance.reports.AGE_BUCKETS)."""
+    return {"under_1_day": _("Under 1 day"), "1_to_3_days": _("1 to 3 days"), "3_to_7_days": _("3 to 7 days"),
+            "7_days_and_more": _("7 days and more")}
+
+
+def sla_group_labels():
+    """Rows of the SLA tables that are not a company, category or month."""
+    return {"unassigned": _("Unassigned"), "total": _("Total")}
+
+
+def removal_reason_labels():
+    return {"truck_sold": _("Truck sold"), "policy_lapsed": _("Policy lapsed"), "device_faulty": _("Device faulty"),
+            "other": pgettext("removal reason", "Other")}
 
 
 def _carriers():
@@ -211,6 +244,12 @@ _KINDS = {
     "ledger_category": ledger_category_labels,
     "ledger_source": _ledger_sources,
     "county": _counties,
+    "import_status": import_status_labels,
+    "reconciliation_outcome": reconciliation_outcome_labels,
+    "reconciliation_flag": reconciliation_flag_labels,
+    "sla_age": sla_age_labels,
+    "sla_group": sla_group_labels,
+    "removal_reason": removal_reason_labels,
     "http_status": _http_statuses,
 }
 
@@ -224,6 +263,15 @@ def label(kind, value, default=None):
         states = {**sim_state_labels(), **device_state_labels()}  # SIM and device histories use the same action form
         return f"{states.get(frm, frm)} → {states.get(to, to)}"
     return _KINDS[kind]().get(value, value if default is None else default)
+
+
+def cell(kind, value):
+    """A code column's cell in an export: the code itself in English (what integrators match on, as in the API), its
+    label in another language."""
+    locale = get_locale()
+    if value is None or locale is None or locale.language == "en":
+        return value
+    return label(kind, value)
 
 
 def named(kind, value):

@@ -259,7 +259,7 @@ def test_every_page_of_every_role_speaks_chinese_with_distinct_labels(app, live_
             page.wait_for_url(lambda url: "/login" not in url)
         for _role, endpoint, url in (u for u in urls if u[0] == role):
             if endpoint.endswith("_csv") or endpoint.endswith("_xlsx"):
-                resp = page.request.get(live_server.url(url))
+                resp = page.request.get(live_server.url(url), headers={"Accept-Language": "zh-CN,zh;q=0.9"})  # as the browser asks
                 assert resp.status == 200, (url, resp.status)
                 texts = _download_texts(resp)
             else:

@@ -164,7 +164,7 @@ def _devices(count, order_date, tag):
         })
     po = inventory.create_purchase_order({
         "number": f"PO-AUDIT-SAMPLE-{tag}", "supplier": "深圳市锐明技术股份有限公司", "order_date": order_date,
-        "note": "audit sample", "lines": [{"catalogue_entry_id": entry.id, "quantity": count,
+        "note": "审计样例", "lines": [{"catalogue_entry_id": entry.id, "quantity": count,
                                            "unit_price": entry.bid_unit_price}],
     })
     items = []
@@ -179,7 +179,7 @@ def _install(truck, device, installed_at, removed_at, serial):
     from ..installs.models import Installation, WorkOrder
 
     order = WorkOrder(number=f"WO-AUD-{truck.id:06d}-{serial:03d}", kind="install", state="completed",
-                      truck_id=truck.id, installed_at=installed_at, device_id=device.id, note="audit sample")
+                      truck_id=truck.id, installed_at=installed_at, device_id=device.id, note="审计样例")
     db.session.add(order)
     db.session.flush()
     device.status = "installed" if removed_at is None else "in_stock"

@@ -4,7 +4,7 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from .. import activity
+from .. import activity, notes
 from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..inventory.models import Device
@@ -164,7 +164,7 @@ def _close_order(user, order_id, data):
         if old_sim is not None:  # a new SIM came with the new device: the old one is no longer used
             sims.end_assignment(old_sim, installed_at, note=f"device swapped by work order {order.number}")
             sims.set_status(old_sim.sim, "suspended", day)
-    move_device(device, "installed", note=f"work order {order.number}, truck {order.truck.plate}", via_work_order=True)
+    move_device(device, "installed", note=notes.write("work order %(order)s, truck %(plate)s", order=order.number, plate=order.truck.plate), via_work_order=True)
     installation = Installation(device_id=device.id, truck_id=order.truck_id, work_order_id=order.id, installed_at=installed_at)
     db.session.add(installation)
     activity.record("create", installation)
@@ -173,8 +173,8 @@ def _close_order(user, order_id, data):
     evidence.flag_other_day_photos(order, day)
     fee = installation_fee(order.company)
     ledger.post("installation_fee", fee, day, "work_order", order.id, truck_id=order.truck_id, device_id=device.id,
-                company_id=order.company_id, note=f"{order.kind} {order.number}")
-    ledger.attribute_device_purchase(device.id, order.truck_id, f"installed on {order.truck.plate} by {order.number}")
+                company_id=order.company_id, note=notes.write(f"{order.kind} %(order)s", order=order.number))
+    ledger.attribute_device_purchase(device.id, order.truck_id, notes.write("installed on %(plate)s by %(order)s", plate=order.truck.plate, order=order.number))
     return _finish(order)
 
 

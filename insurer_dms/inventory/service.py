@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import activity
+from .. import activity, notes
 from ..catalogue.models import CatalogueEntry
 from ..errors import Conflict, Invalid, NotFound, invalid
 from ..extensions import db
@@ -344,7 +344,9 @@ def _store(po, line, items, received_on, source=None):
     db.session.add_all(devices)
     db.session.flush()
     actor = activity.actor_label()
-    note = f"Received on purchase order {po.number}, line {line.line_no}" + (f" (file {source})" if source else "") + "."
+    values = {"number": po.number, "line": line.line_no}
+    note = (notes.write("Received on purchase order %(number)s, line %(line)s (file %(file)s).", **values, file=source)
+            if source else notes.write("Received on purchase order %(number)s, line %(line)s.", **values))
     for device in devices:
         db.session.add(DeviceEvent(device_id=device.id, from_status=None, to_status="in_stock", actor=actor, note=note))
         activity.record("receive", device, after=activity.snapshot(device), note=note)

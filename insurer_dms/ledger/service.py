@@ -10,7 +10,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, cast, func, select, true
 
-from .. import activity
+from .. import activity, notes
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..types import CENT, utcnow
@@ -51,7 +51,7 @@ def reverse(entry, note=None):
     reversal = LedgerEntry(
         category=entry.category, amount=-entry.amount, period=entry.period, source_type=entry.source_type,
         source_id=entry.source_id, truck_id=entry.truck_id, device_id=entry.device_id, company_id=entry.company_id,
-        reverses_id=entry.id, note=note or f"reverses entry {entry.id}", created_at=utcnow(),
+        reverses_id=entry.id, note=note or notes.write("reverses entry %(id)s", id=entry.id), created_at=utcnow(),
     )
     db.session.add(reversal)
     return reversal
@@ -148,7 +148,7 @@ def book_device_purchases(devices, line, received_on):
     """
     for device in devices:
         post("device_purchase", line.unit_price, received_on, "purchase_order_line", line.id, device_id=device.id,
-             note=f"device {device.serial}")
+             note=notes.write("device %(serial)s", serial=device.serial))
 
 
 def attribute_device_purchase(device_id, truck_id, note):

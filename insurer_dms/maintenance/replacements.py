@@ -13,7 +13,7 @@ its Luhn check digit, carrier from the issuer prefix) becomes active in the devi
 """
 from flask_babel import lazy_gettext as _l
 
-from .. import activity
+from .. import activity, notes
 from ..errors import Conflict, Invalid, invalid
 from ..extensions import db
 from ..installs import service as installs  # before closing, which the service module imports at its end
@@ -93,11 +93,11 @@ def replace_device(ticket, serial, at):
     fitted = Installation(device_id=new.id, truck_id=ticket.truck_id, work_order_id=order.id, installed_at=at)
     db.session.add(fitted)
     activity.record("create", fitted)
-    ledger.attribute_device_purchase(new.id, ticket.truck_id, f"installed on {ticket.truck.plate} by {order.number}")
+    ledger.attribute_device_purchase(new.id, ticket.truck_id, notes.write("installed on %(plate)s by %(order)s", plate=ticket.truck.plate, order=order.number))
     installs.move_order(order, "installed", device_id=new.id, sim_id=sim.id if sim else None, installed_at=at,
                         closed_by_id=tickets._user_id(), old_device_id=old.id, note=note)
     tickets.add_cost_line(ticket, "maintenance_labour", installs.installation_fee(ticket.company),
-                          f"Fitting replacement device {new.serial} (installation fee, {order.number})", at=at)
+                          notes.write("Fitting replacement device %(serial)s (installation fee, %(order)s)", serial=new.serial, order=order.number), at=at)
     return {"new_device_id": new.id}
 
 

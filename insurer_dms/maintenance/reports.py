@@ -21,9 +21,11 @@ Each table is one grouped query, whatever the number of tickets.
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select
 
+from .. import labels
 from ..auth.models import ContractorCompany
 from ..errors import invalid
 from ..exports import csv_bytes
@@ -41,6 +43,11 @@ ONE_PLACE = Decimal("0.1")
 MILLISECOND = Decimal("0.001")
 UNASSIGNED = "unassigned"
 GROUP_COUNTS = ("open", "at_risk", "breached", "resolved", "resolved_late")
+
+
+def N_(message):
+    """A message id to extract, translated where it is used."""
+    return message
 
 
 def period(start=None, end=None):
@@ -178,16 +185,17 @@ def sla_report(start, end, now=None):
 # ---------------------------------------------------------------- CSV: one file per table
 
 GROUP_COLUMNS = (*GROUP_COUNTS, "mttr_hours")
-GROUP_HEADERS = ("Open", "Open at risk", "Open breached", "Resolved", "Resolved late (breached)", "MTTR (hours)")
+GROUP_HEADERS = (N_("Open"), N_("Open at risk"), N_("Open breached"), N_("Resolved"), N_("Resolved late (breached)"),
+                 N_("MTTR (hours)"))
 TABLES = {
-    # table: (rows key, total key or None, columns, headers)
+    # table: (rows key, total key or None, columns, headers: message ids, in the request's language in the file)
     "ages": ("open_by_age", "open_total", ("bucket", "min_days", "max_days", *ACTIVE_STATES, "total"),
-             ("Age", "From (days)", "Under (days)", "Open", "Assigned", "In progress", "Total")),
+             (N_("Age"), N_("From (days)"), N_("Under (days)"), N_("Open"), N_("Assigned"), N_("In progress"), N_("Total"))),
     "contractors": ("by_contractor", None, ("company_id", "company", *GROUP_COLUMNS),
-                    ("Company id", "Company", *GROUP_HEADERS)),
-    "categories": ("by_category", None, ("category", *GROUP_COLUMNS), ("Category", *GROUP_HEADERS)),
+                    (N_("Company number"), N_("Company"), *GROUP_HEADERS)),
+    "categories": ("by_category", None, ("category", *GROUP_COLUMNS), (N_("Category"), *GROUP_HEADERS)),
     "costs": ("costs_by_month", "costs_total", ("period", *COST_CATEGORIES, "total"),
-              ("Month", "Labour (CNY)", "Parts (CNY)", "Travel (CNY)", "Total (CNY)")),
+              (N_("Month"), N_("Labour (CNY)"), N_("Parts (CNY)"), N_("Travel (CNY)"), N_("Total (CNY)"))),
 }
 
 
@@ -195,7 +203,22 @@ def sla_csv(report, table):
     """One table of the report as CSV bytes (UTF-8 with BOM), its total row last where it has one."""
     rows_key, total_key, columns, headers = TABLES[table]
     rows = [*report[rows_key], *([report[total_key]] if total_key else [])]
-    return csv_bytes([headers, *([row[c] for c in columns] for row in rows)])
+    return csv_bytes([[_(h) for h in headers], *([_csv_cell(c, row[c]) for c in columns] for row in rows)])
+
+
+# The code columns of the tables, by the labels.py kind of their values.
+_CODE_COLUMNS = {"bucket": "sla_age", "category": "ticket_category"}
+
+
+def _csv_cell(column, value):
+    """A cell of a table: code columns as labels (codes in English), the unassigned row and the total row named."""
+    if column in _CODE_COLUMNS:
+        return labels.cell(_CODE_COLUMNS[column], value)
+    if column == "company" and value == UNASSIGNED:
+        return labels.cell("sla_group", value)
+    if value == "total" and column in ("bucket", "period"):
+        return labels.cell("sla_group", value)
+    return value
 
 
 def csv_filename(report, table):

@@ -5,7 +5,7 @@ import marshmallow as ma
 from flask import Blueprint, abort, current_app, flash, render_template, url_for
 from flask_babel import gettext as _
 
-from .. import fields
+from .. import fields, labels
 from ..auth.access import OPS, require
 from ..downloads import csv_response
 from ..errors import Invalid
@@ -43,8 +43,7 @@ def tickets_url(**filters):
 
 
 def age_labels():
-    return {"under_1_day": _("Under 1 day"), "1_to_3_days": _("1 to 3 days"), "3_to_7_days": _("3 to 7 days"),
-            "7_days_and_more": _("7 days and more")}
+    return labels.sla_age_labels()
 
 
 @bp.route("/reports/sla")

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import fields
+from .. import fields, notes
 from ..auth.access import CONTRACTOR, OPS, require
 from ..auth.models import Role
 from ..errors import DomainError
@@ -22,7 +22,7 @@ from .models import CATEGORIES, COST_CATEGORIES, PRIORITIES, SLA_STATES, SOURCES
 
 bp = Blueprint("maintenance", __name__, template_folder="templates")
 # The sentences signals and road checks write on tickets (stored in English), in the user's language.
-bp.add_app_template_filter(lambda text: road_checks.shown(signals.shown(text)), "ticket_text")
+bp.add_app_template_filter(lambda text: notes.shown(road_checks.shown(signals.shown(text))), "ticket_text")
 
 
 class TicketPageArgs(PageArgs):

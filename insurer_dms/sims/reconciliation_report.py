@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, and_, case, cast, exists, false, func, literal, null, or_, select, text
 
+from .. import labels
 from ..errors import Conflict, NotFound
 from ..exports import Sheet, csv_bytes, xlsx_bytes
 from ..extensions import db
@@ -155,16 +156,8 @@ def results_page(statement_id, outcome=None, flag=None, q=None, page=1, page_siz
             "pages": max(1, -(-total // page_size))}
 
 
-def outcome_labels():
-    return {
-        "matched": _("Matched"), "overbilled": _("Overbilled"), "underbilled": _("Underbilled"),
-        "unknown_sim": _("Unknown SIM"), "inactive_billed": _("Billed while inactive"), "missing": _("Missing"),
-        "duplicate_line": _("Duplicate line"), "line_inconsistent": _("Line inconsistent"),
-    }
-
-
-def flag_labels():
-    return {"zero_usage_installed": _("Zero usage on an installed device"), "over_allowance": _("Over 1.5 x allowance")}
+outcome_labels = labels.reconciliation_outcome_labels
+flag_labels = labels.reconciliation_flag_labels
 
 
 def reason(result):
@@ -197,9 +190,11 @@ def discrepancy_rows(statement_id):
     """Every result that is not a clean match (outcome other than matched, or a flag), as export rows."""
     for result in db.session.execute(
             results_query(statement_id, discrepancies_only=True).execution_options(yield_per=2000)):
-        flags = " ".join(f for f in FLAGS if getattr(result, f))
+        codes = [f for f in FLAGS if getattr(result, f)]
+        flags = [labels.cell("reconciliation_flag", f) for f in codes]  # codes in English, labels otherwise
         yield [result.row, result.iccid, result.msisdn, result.billed, result.expected, result.difference,
-               result.outcome, flags, reason(result)]
+               labels.cell("reconciliation_outcome", result.outcome), (" " if flags == codes else "、").join(flags),
+               reason(result)]
 
 
 def discrepancies_csv(statement_id):

@@ -4,10 +4,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.access import ANY_ROLE, OPS, REVIEWER, public, require
+from .. import notes
 from ..labels import label
 from . import charts, service
 
 bp = Blueprint("web", __name__)
+bp.add_app_template_filter(notes.shown, "note")  # a note the system wrote, in the user's language
 
 
 @bp.route("/")
