@@ -21,6 +21,8 @@ from insurer_dms.extensions import db
 # Codes that read the same in Chinese text, and the two words of the top bar that are not meant to be translated.
 ALLOWED = {"VIN", "ICCID", "IMEI", "MSISDN", "SIM", "CSV", "XLSX", "PDF", "API", "ID", "EXIF", "SLA", "KPI", "Excel",
            "ADAS", "DSM", "BSD",  # the tender's device functions, named so in Chinese specifications too
+           "JT", "T",  # JT/T 808, JT/T 1078: the transport industry's standards
+           "SHA",  # SHA-256, the checksum of a file
            "NCD",  # the no-claims discount coefficient, NCD系数 in Chinese insurance
            "MB", "KB", "kg",  # units
            "insurer_dms",  # the product's name in the top bar
@@ -72,7 +74,8 @@ def _scene(app):
 
 
 def _file_columns():
-    """The column names the import files accept in English (import help texts name them): the alias tables' keys."""
+    """The column names (the alias tables' keys) and values the import files accept in English: the import help
+    texts name them."""
     from insurer_dms.catalogue.schemas import IMPORT_ALIASES
     from insurer_dms.fleet.policy_import import ALIASES as POLICY_ALIASES
     from insurer_dms.inventory.schemas import DEVICE_ROW_ALIASES
@@ -80,9 +83,12 @@ def _file_columns():
     from insurer_dms.sims.schemas import PLAN_ALIASES, SIM_ALIASES
     from insurer_dms.sims.statement_file import ALIASES as STATEMENT_ALIASES
 
+    from insurer_dms.sims.models import SIM_STATES
+
     tables = (IMPORT_ALIASES, POLICY_ALIASES, DEVICE_ROW_ALIASES, ROAD_CHECK_ALIASES, PLAN_ALIASES, SIM_ALIASES,
               STATEMENT_ALIASES)
-    return {name for table in tables for name in table}
+    values = {"yes", "no", "Y", "N", *SIM_STATES}  # values the files may hold: yes/no columns, a SIM's status
+    return {name for table in tables for name in table} | values
 
 
 def _data_words(app):

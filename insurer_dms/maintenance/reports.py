@@ -212,12 +212,10 @@ _CODE_COLUMNS = {"bucket": "sla_age", "category": "ticket_category"}
 
 def _csv_cell(column, value):
     """A cell of a table: code columns as labels (codes in English), the unassigned row and the total row named."""
+    if (column, value) in (("company", UNASSIGNED), ("bucket", "total"), ("period", "total")):
+        return labels.cell("sla_group", value)
     if column in _CODE_COLUMNS:
         return labels.cell(_CODE_COLUMNS[column], value)
-    if column == "company" and value == UNASSIGNED:
-        return labels.cell("sla_group", value)
-    if value == "total" and column in ("bucket", "period"):
-        return labels.cell("sla_group", value)
     return value
 
 
