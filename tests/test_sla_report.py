@@ -212,6 +212,13 @@ def test_each_table_downloads_as_csv(ops, ctx):
     assert ages[4] == ["7_days_and_more", "7", "", "3", "4", "1", "8"] and ages[5][0] == "total"
     categories = csv_rows(ops.get(url + "categories"))
     assert categories[1] == ["camera_fault", "1", "0", "1", "3", "0", "25.5"] and len(categories) == 9
+    # In Chinese: the headers, the code columns and the named rows in words
+    zh = {"Accept-Language": "zh-CN"}
+    ages = csv_rows(ops.get(url + "ages", headers=zh))
+    assert ages[0][:4] == ["开单时长", "起（天）", "止（不足，天）", "待派单"] and ages[4][0] == "7天及以上" and ages[5][0] == "合计"
+    contractors = csv_rows(ops.get(url + "contractors", headers=zh))
+    assert contractors[0][:2] == ["安装单位编号", "安装单位"] and contractors[-1][1] == "未派单"
+    assert csv_rows(ops.get(url + "categories", headers=zh))[1][0] == "摄像头故障"
 
 
 def test_a_bad_request_is_refused_with_the_field_to_fix(ops, ctx):

@@ -192,7 +192,7 @@ TABLES = {
     "ages": ("open_by_age", "open_total", ("bucket", "min_days", "max_days", *ACTIVE_STATES, "total"),
              (N_("Age"), N_("From (days)"), N_("Under (days)"), N_("Open"), N_("Assigned"), N_("In progress"), N_("Total"))),
     "contractors": ("by_contractor", None, ("company_id", "company", *GROUP_COLUMNS),
-                    (N_("Company number"), N_("Company"), *GROUP_HEADERS)),
+                    (N_("Company id"), N_("Company"), *GROUP_HEADERS)),
     "categories": ("by_category", None, ("category", *GROUP_COLUMNS), (N_("Category"), *GROUP_HEADERS)),
     "costs": ("costs_by_month", "costs_total", ("period", *COST_CATEGORIES, "total"),
               (N_("Month"), N_("Labour (CNY)"), N_("Parts (CNY)"), N_("Travel (CNY)"), N_("Total (CNY)"))),
