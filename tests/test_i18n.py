@@ -78,11 +78,87 @@ def test_every_string_in_the_code_is_in_the_catalogue(po):
     """A new _() string not yet extracted would show in English on Chinese pages."""
     with open(ROOT / "babel.cfg") as f:
         method_map, options_map = parse_mapping_cfg(f)
-    keywords = {**DEFAULT_KEYWORDS, "_l": None}
-    found = {_key(msg) for _file, _line, msg, _comments, _context in extract_from_dir(str(PACKAGE), method_map, options_map, keywords)}
-    found = {k for k in found if k[0]}
-    missing = sorted(found - set(_entries(po)))
-    assert not missing, f"not in {PO.name}; run bash scripts/translations and translate: {missing}"
+    found = {(context, *_key(msg)) for _file, _line, msg, _comments, context in _extracted()}
+    found = {k for k in found if k[1]}
+    assert ("ticket state", "Closed") in found and ("date range", "From") in found  # pgettext, Python and Jinja
+    in_catalogue = {(m.context, *_key(m.id)) for m in po if m.id and (all(m.string) if isinstance(m.id, tuple) else m.string)}
+    missing = sorted(found - in_catalogue, key=str)
+    assert not missing, f"not translated in {PO.name}; run bash scripts/translations and translate: {missing}"
+
+
+def _extracted():
+    with open(ROOT / "babel.cfg") as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    return list(extract_from_dir(str(PACKAGE), method_map, options_map, {**DEFAULT_KEYWORDS, "_l": None}))
+
+
+# --- one word for one concept ---------------------------------------------------------------------------
+
+_MESSAGE_IN_TEMPLATE = re.compile(r"""\b(?:_|gettext)\(\s*(['"])(.+?)\1|\bpgettext\(\s*(['"])(.+?)\3\s*,\s*(['"])(.+?)\5""")
+
+
+def _messages_in(html):
+    """(context, msgid) of every _()/pgettext() message in ``html``, in order."""
+    return [(m[4], m[6]) if m[4] else (None, m[2]) for m in _MESSAGE_IN_TEMPLATE.finditer(html)]
+
+
+def test_no_two_messages_in_one_table_header_or_the_menu_share_a_chinese_label(po):
+    """Two different messages (msgid or context) in one table's header row, or in the top bar, translated alike would
+    show one word for two concepts (关闭时间 for a state, 工单 for both kinds of order)."""
+    translated = {(m.context, m.id): m.string for m in po if m.id and isinstance(m.id, str)}
+    groups = []
+    for path in sorted(PACKAGE.rglob("templates/**/*.html")):
+        for n, head in enumerate(re.findall(r"<thead>(.*?)</thead>", path.read_text(), re.S)):
+            groups.append((f"{path.relative_to(PACKAGE)} table {n + 1}", _messages_in(head)))
+    source = (PACKAGE / "__init__.py").read_text()
+    menu = source[source.index("def nav_groups"):source.index("return groups")]
+    groups.append(("the top bar (nav_groups)", [(None, m) for m in re.findall(r'_\("(.+?)"\)', menu)]))
+    shared = []
+    for where, messages in groups:
+        by_label = {}
+        for message in dict.fromkeys(messages):
+            if message in translated:
+                by_label.setdefault(translated[message], []).append(message)
+        shared += [(where, label, ids) for label, ids in by_label.items() if len(ids) > 1]
+    assert len(groups) > 50
+    assert not shared, "one Chinese label for different messages: use a distinct msgid or a pgettext context:\n" + "\n".join(map(str, shared))
+
+
+def test_the_check_finds_a_shared_label():
+    assert _messages_in("<th>{{ _('Closed') }}</th><th>{{ pgettext('ticket state', 'Closed') }}</th>") == [
+        (None, "Closed"), ("ticket state", "Closed")]
+
+
+def test_every_code_of_the_domain_has_a_label(app):
+    """labels.py names every value of every state and code kind the models know, so no page or export prints a code."""
+    from insurer_dms import labels
+    from insurer_dms.audits import models as audits
+    from insurer_dms.installs import models as installs
+    from insurer_dms.inventory import models as inventory
+    from insurer_dms.maintenance import models as maintenance
+    from insurer_dms.maintenance.reports import AGE_BUCKETS
+    from insurer_dms.sims import models as sims
+    from insurer_dms.sims.reconciliation_report import FLAGS
+
+    kinds = {
+        "order_state": installs.ORDER_STATES, "order_kind": installs.ORDER_KINDS, "photo_kind": installs.PHOTO_KINDS,
+        "removal_reason": installs.REMOVAL_REASONS, "device_state": inventory.DEVICE_STATES,
+        "sim_state": sims.SIM_STATES, "statement_state": sims.STATEMENT_STATES,
+        "reconciliation_outcome": sims.OUTCOMES, "reconciliation_flag": FLAGS,
+        "ticket_state": maintenance.STATES, "ticket_category": maintenance.CATEGORIES, "ticket_source": maintenance.SOURCES,
+        "sla_state": maintenance.SLA_STATES, "ticket_event": maintenance.EVENT_KINDS,
+        "road_check_outcome": maintenance.FINDING_OUTCOMES, "sla_age": [key for key, _low, _high in AGE_BUCKETS],
+        "audit_status": audits.AUDIT_STATES, "query_state": audits.QUERY_STATES, "finding_reason": audits.FINDING_REASONS,
+        "import_status": ("pending", "running", "done", "failed"),
+    }
+    with app.app_context(), app.test_request_context(headers=ZH):
+        unnamed = [(kind, code) for kind, codes in kinds.items() for code in codes
+                   if not HAN.search(labels.label(kind, code))]
+        assert labels.label("ticket_state", "closed") == "已关闭" and labels.label("audit_status", "published") == "已发布"
+        assert labels.cell("reconciliation_outcome", "matched") != "matched"
+    assert not unnamed
+    with app.app_context(), app.test_request_context(headers=EN):
+        assert labels.cell("reconciliation_outcome", "matched") == "matched"  # integrators match on the codes
 
 
 # --- messages are ids -----------------------------------------------------------------------------------

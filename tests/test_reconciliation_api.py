@@ -74,6 +74,9 @@ def test_the_discrepancy_csv_lists_every_result_but_the_clean_matches(ops, recon
     assert [(r[0], r[1], r[6]) for r in rows[1:]] == [
         ("3", reconciled["b"], "overbilled"), ("4", sf.iccid_not_ours(), "unknown_sim"), ("", reconciled["c"], "missing")]
     assert rows[1][3:6] == ["26.50", "20.00", "6.50"]
+    zh = ops.get(f"/api/statements/{reconciled['id']}/discrepancies.csv", headers={"Accept-Language": "zh-CN"})
+    zh_rows = list(csv.reader(io.StringIO(zh.data.decode("utf-8-sig"))))
+    assert zh_rows[0][0] == "行" and [r[6] for r in zh_rows[1:]] == ["多收费", "未知SIM卡", "账单缺失"]
 
 
 def test_the_discrepancy_xlsx_has_the_same_rows_with_numbers(ops, reconciled):
