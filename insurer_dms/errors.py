@@ -25,6 +25,11 @@ def text(message):
     return str(LIBRARY_TEXTS.get(message, message)) if isinstance(message, str) else str(message)
 
 
+def _column(column):
+    """A row error's column: the header as the file wrote it, or a missing column named in the current language."""
+    return column if column is None or isinstance(column, str) else str(column)
+
+
 def texts(messages):
     """``text`` of every message in a nested dict/list of messages, keeping its shape."""
     if isinstance(messages, dict):
@@ -62,7 +67,7 @@ class DomainError(Exception):
     def rows(self):
         if self.row_messages is None:
             return None
-        return [{**row, "message": text(row.get("message"))} for row in self.row_messages]
+        return [{**row, "column": _column(row.get("column")), "message": text(row.get("message"))} for row in self.row_messages]
 
 
 class Invalid(DomainError):
@@ -126,7 +131,7 @@ def error_response(code, status, message, errors=None, rows=None, headers=None):
     if errors:
         body["errors"] = {field: texts(messages) for field, messages in errors.items()}
     if rows is not None:
-        body["rows"] = [{**row, "message": text(row.get("message"))} for row in rows]
+        body["rows"] = [{**row, "column": _column(row.get("column")), "message": text(row.get("message"))} for row in rows]
     if _wants_json():
         resp = jsonify(body)
     else:

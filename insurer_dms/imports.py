@@ -258,7 +258,8 @@ def load_rows(data, filename, schema, aliases, required=None, errors=None):
     errors = RowErrors()
     for fieldname in required if required is not None else [n for n, f in schema.fields.items() if f.required]:
         if fieldname not in columns:
-            errors.add(1, fieldname, _l("Missing column '%(column)s'.", column=LazyString(column_name, fieldname, aliases)))
+            named = LazyString(column_name, fieldname, aliases)  # the field's name in English, its header in Chinese
+            errors.add(1, named, _l("Missing column '%(column)s'.", column=named))
     errors.raise_if_any()
     if not body:
         raise Invalid(_l("The file has no data rows."), {"file": [_l("No data rows.")]})

@@ -31,7 +31,7 @@ ALLOWED = {"VIN", "ICCID", "IMEI", "MSISDN", "SIM", "CSV", "XLSX", "PDF", "API",
 DATA_COLUMNS = {"number", "supplier", "name", "tender_batch", "credit_code", "lot", "manufacturer", "model_code", "email",
                 "plate", "vin", "iccid", "msisdn", "code", "serial", "terminal_id", "imei", "filename", "attachment_name",
                 "scope", "period", "sha256", "inputs_sha256", "prefix", "contact_phone", "location", "object_key"}
-WORD = re.compile(r"[A-Za-z][A-Za-z_'’]*")
+WORD = re.compile(r"[A-Za-z](?:[A-Za-z_]|['’](?=[A-Za-z]))*")
 # Routes that are not pages, with the reason; everything else in the url map must be visited.
 SKIPPED = {
     "web.healthz": "a machine's health check (JSON), not a page",
@@ -87,7 +87,9 @@ def _file_columns():
 
     tables = (IMPORT_ALIASES, POLICY_ALIASES, DEVICE_ROW_ALIASES, ROAD_CHECK_ALIASES, PLAN_ALIASES, SIM_ALIASES,
               STATEMENT_ALIASES)
-    values = {"yes", "no", "Y", "N", *SIM_STATES}  # values the files may hold: yes/no columns, a SIM's status
+    from insurer_dms.maintenance.road_checks import FINDINGS
+
+    values = {"yes", "no", "Y", "N", *SIM_STATES, *FINDINGS}  # values files may hold: yes/no, a SIM's status, a finding
     return {name for table in tables for name in table} | values
 
 
@@ -318,3 +320,40 @@ def _shared_in_english(browser, live_server, logins, shared_labels):
                 wrong.append((role, url, where, text, sorted(english)))
         context.close()
     return wrong
+
+
+# --- refusals: what a service answers a Chinese user with --------------------------------------------------
+
+ZH_HEADERS = {"Accept-Language": "zh-CN,zh;q=0.9"}
+BAD_FILES = {  # an import with a column missing and a bad value: the rows' messages name the columns as the file does
+    "/api/policies/import": b"plate,policy_number\n\xe7\xb2\xa4U12345,PDAA-1\n",
+    "/api/sims/import": b"msisdn,plan\n1440000000001,CM-1\n",
+    "/api/data-plans/import": b"code,carrier,monthly_fee\nCM-1,nobody,ten\n",
+    "/api/catalogue/import": b"tender_batch,lot\nGD-1,1\n",
+    "/api/road-checks/import": b"date,plate,location,finding\nyesterday,\xe7\xb2\xa4U12345,,lost\n",
+}
+
+
+def _refusal_texts(body):
+    texts = [body.get("message", "")]
+    texts += [m for messages in (body.get("errors") or {}).values() for m in messages]
+    texts += [f"{row.get('column') or ''} {row['message']}" for row in body.get("rows") or []]
+    return texts
+
+
+def test_refusals_of_imports_and_roles_are_in_chinese(app, ops, contractor, reviewer):
+    found = {}
+    for url, data in BAD_FILES.items():
+        # what the file itself holds (its headers and values, quoted back) and its name; the date format's letters
+        allowed = ALLOWED | _file_columns() | set(WORD.findall(data.decode())) | {"bad", "csv", "YYYY", "MM", "DD"}
+        resp = ops.post(url, data={"file": (io.BytesIO(data), "bad.csv")}, content_type="multipart/form-data",
+                        headers=ZH_HEADERS)
+        assert resp.status_code == 422, (url, resp.json)
+        texts = _refusal_texts(resp.json)
+        assert len(texts) > 1, (url, resp.json)
+        found.update({f"{url}: {word}": text for word, text in english_words(texts, allowed).items()})
+    for client, url in ((contractor, "/api/trucks"), (reviewer, "/api/work-orders"), (reviewer, "/api/tickets")):
+        resp = client.get(url, headers=ZH_HEADERS)
+        assert resp.status_code == 403, url
+        found.update({f"{url}: {word}": text for word, text in english_words(_refusal_texts(resp.json), ALLOWED).items()})
+    assert not found, found
