@@ -119,7 +119,10 @@ def ticket_resolution_labels():
 
 
 def ticket_event_labels():
-    return {"created": _("Opened"), "signal": _("Signal"), "state": _("State change"), "assigned": _("Assigned"),
+    from flask_babel import pgettext
+
+    # "Opened" is also the ticket's opening time (开单时间): the event is the verb, in its own context.
+    return {"created": pgettext("ticket event", "Opened"), "signal": _("Signal"), "state": _("State change"), "assigned": _("Assigned"),
             "note": _("Note"), "photo": _("Photo"), "cost": _("Cost"), "sla": _("SLA")}
 
 
@@ -139,6 +142,15 @@ def audit_status_labels():
 def finding_reason_labels():
     return {"autonomous_rose": _("Autonomous coefficient rose"),
             "residual_over_tolerance": _("Unexplained residual over the tolerance")}
+
+
+def vehicle_type_labels():
+    return {"semi_trailer_tractor": _("Semi-trailer tractor"), "goods_vehicle": _("Goods vehicle"),
+            "special_purpose": _("Special-purpose vehicle"), "trailer": _("Trailer"), "other": _("Other")}
+
+
+def plate_colour_labels():
+    return {1: _("Blue"), 2: _("Yellow"), 3: _("Black"), 4: _("White"), 9: _("Other")}
 
 
 def policy_kind_labels():
@@ -208,6 +220,8 @@ _KINDS = {
     "audit_status": audit_status_labels,
     "finding_reason": finding_reason_labels,
     "policy_kind": policy_kind_labels,
+    "vehicle_type": vehicle_type_labels,
+    "plate_colour": plate_colour_labels,
     "ledger_category": ledger_category_labels,
     "ledger_source": _ledger_sources,
     "county": _counties,
