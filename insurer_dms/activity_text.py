@@ -374,10 +374,12 @@ def _money(value):
 
 def _files(value):
     """A dict of report files by format (an audit's publication): the files by their names."""
-    names = {"pdf": "PDF", "pdf_en": _("PDF (English)"), "csv": "CSV", "xlsx": "XLSX"}
+    names = {"csv": "CSV", "xlsx": "XLSX", "pdf": "PDF", "pdf_en": _("PDF (English)")}
     if "pdf_en" in value:
         names["pdf"] = _("PDF (Chinese)")
-    return _list_separator().join(names.get(key, str(key).upper()) for key in value)
+    order = list(names)  # CSV, XLSX, then the PDFs, as the page lists them
+    keys = sorted(value, key=lambda key: order.index(key) if key in order else len(order))
+    return _list_separator().join(names.get(key, str(key).upper()) for key in keys)
 
 
 def value_text(entity_type, name, value, names):
