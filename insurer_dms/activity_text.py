@@ -293,6 +293,12 @@ def _separator():
     return "; " if locale is None or locale.language == "en" else "；"
 
 
+def _labelled(name, value):
+    """'Field: value', with the full-width colon in Chinese."""
+    locale = get_locale()
+    return f"{name}{': ' if locale is None or locale.language == 'en' else '：'}{value}"
+
+
 def _list_separator():
     locale = get_locale()
     return ", " if locale is None or locale.language == "en" else "、"
@@ -414,7 +420,7 @@ def value_text(entity_type, name, value, names):
         return local_date(value)
     if isinstance(value, dict):
         return _separator().join(
-            _("%(field)s: %(value)s", field=field_label(entity_type, k), value=value_text(entity_type, k, v, names))
+            _labelled(field_label(entity_type, k), value_text(entity_type, k, v, names))
             for k, v in value.items() if k not in HIDDEN)
     if isinstance(value, list):
         return _list_separator().join(value_text(entity_type, name, v, names) for v in value) or NOTHING
@@ -458,7 +464,7 @@ def _line(entity_type, name, had_before, old, has_after, new, names):
         change = f"{value_text(entity_type, name, old, names)}{ARROW}{NOTHING}"
     else:
         change = value_text(entity_type, name, new, names)
-    return _("%(field)s: %(value)s", field=shown, value=change)
+    return _labelled(shown, change)
 
 
 def change_log(entries):
@@ -488,8 +494,7 @@ def ticket_event_details(events):
             lines = [f"{label('ledger_category', event.data.get('category'))} {_money(event.data.get('amount'))}"]
         else:
             lines = [_line("ticket", name, True, None, True, value, names) if name == "company_id"
-                     else _("%(field)s: %(value)s", field=field_label("ticket", name),
-                            value=value_text("ticket", name, value, names))
+                     else _labelled(field_label("ticket", name), value_text("ticket", name, value, names))
                      for name, value in event.data.items() if name not in HIDDEN and value is not None]
         details[event.id] = lines
     return details
