@@ -230,3 +230,22 @@ def test_an_unknown_field_is_humanised_and_a_nested_value_never_shows_as_a_dict(
     assert shown.at == SHOWN and shown.who == "Automatic job" and shown.what == "updated"
     assert shown.lines == ["Removal reason: — → truck_sold", "Widget: #3 → #4",
                            "Flags: Needs review: Yes → Needs review: No"]
+
+
+def test_a_query_history_names_the_people_and_the_refund(ops, reviewer, ctx):
+    from decimal import Decimal
+
+    from insurer_dms.audits import queries
+    from insurer_dms.auth.models import User
+    from tests import audit_query_factories as aq
+
+    finding = aq.published_finding()
+    asker, answerer = db.session.get(User, reviewer.user), db.session.get(User, ops.user)
+    query = queries.raise_query(asker, finding.audit_id, finding.id, "为何自主系数上调？")
+    queries.answer(answerer, query.id, "费率备案 2024-03。")
+    queries.close(asker, query.id, "upheld", "备案晚于续保。", Decimal("918"))
+    for client in (reviewer, ops):
+        history = table_text(page_of(client, f"/review/queries/{query.id}" if client is reviewer else f"/queries/{query.id}"))
+        assert "答复人：— → ops@example.com" in history and "答复内容：— → 费率备案 2024-03。" in history
+        assert "退费金额：— → 918.00" in history and "结案人：— → reviewer@nfra.example.com" in history
+        assert_readable(history)
