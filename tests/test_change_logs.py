@@ -249,3 +249,34 @@ def test_a_query_history_names_the_people_and_the_refund(ops, reviewer, ctx):
         assert "答复人：— → ops@example.com" in history and "答复内容：— → 费率备案 2024-03。" in history
         assert "退费金额：— → 918.00" in history and "结案人：— → reviewer@nfra.example.com" in history
         assert_readable(history)
+
+
+def test_policy_catalogue_and_plan_histories_read_in_words(ops, ctx):
+    from decimal import Decimal
+
+    from insurer_dms.catalogue import service as catalogue
+    from insurer_dms.fleet import service as fleet
+    from insurer_dms.fleet.models import Policy
+    from insurer_dms.sims import plans
+    from tests.factories import make_entry
+
+    truck = f.insured_truck()
+    policy = db.session.scalar(select(Policy).where(Policy.truck_id == truck.id))
+    fleet.update_policy(policy.id, {"premium": Decimal("4321.5"), "end_date": dt.date(2027, 1, 1),
+                                    "autonomous_coefficient": Decimal("0.9000")})
+    history = table_text(page_of(ops, f"/policies/{policy.id}"))
+    assert "→ 4321.50" in history and "终保日期：" in history and "→ 2027-01-01" in history
+    assert "自主定价系数：" in history and "更新" in history
+    assert_readable(history)
+
+    entry = make_entry()
+    catalogue.withdraw_entry(entry.id, dt.date(2021, 9, 30))
+    history = table_text(page_of(ops, f"/catalogue/{entry.id}"))
+    assert "撤销日期：— → 2021-09-30" in history
+    assert_readable(history)
+
+    plan = sf.plan(code="CM-X")
+    plans.update_plan(plan.id, {"monthly_fee": Decimal("12"), "name": "物联网 3G"})
+    history = table_text(page_of(ops, f"/data-plans/{plan.id}"))
+    assert "月费：30.00 → 12.00" in history and "名称：test plan → 物联网 3G" in history
+    assert_readable(history)
