@@ -264,6 +264,7 @@ _STORED_NOTES = (
      lambda m: _("Created for the county %(county)s.", county=label("county", m[1]))),
     (re.compile(r"import (.+)"), lambda m: _("Imported from %(file)s.", file=m[1])),
     (re.compile(r"version (\d+)"), lambda m: _("By version %(version)s.", version=m[1])),
+    (re.compile(r"(.+\.(?:csv|xlsx)), row (\d+)", re.I), lambda m: _("%(file)s, row %(row)s", file=m[1], row=m[2])),
     (re.compile(r"(.+) \((\d+) lines\)((?:; carrier from the ICCIDs)?)((?:; held for confirmation: \d+ lines "
                 r"against \d+ of version \d+)?)"), lambda m: _statement_note(m)),
 )
