@@ -280,3 +280,13 @@ def test_policy_catalogue_and_plan_histories_read_in_words(ops, ctx):
     history = table_text(page_of(ops, f"/data-plans/{plan.id}"))
     assert "月费：30.00 → 12.00" in history and "名称：test plan → 物联网 3G" in history
     assert_readable(history)
+
+
+def test_one_formatter_for_every_time_a_page_shows():
+    from insurer_dms.times import local_date, local_time
+
+    assert local_time(MOMENT) == local_time("2026-12-07T23:30:00+00:00") == local_time("2026-12-07T23:30:00") == SHOWN
+    assert local_time(MOMENT.astimezone(dt.timezone(dt.timedelta(hours=-5)))) == SHOWN
+    assert local_date(MOMENT) == "2026-12-08" and local_date(dt.date(2026, 12, 7)) == "2026-12-07"
+    assert local_time(dt.date(2026, 12, 7)) == "2026-12-07"  # a date stays a date
+    assert local_time(None) == local_date(None) == ""
