@@ -144,6 +144,14 @@ def create_app(overrides=None):
 
         return {"nav_groups": nav_groups, "get_locale": get_locale, "label": label}
 
+    from . import activity_text, times
+
+    app.add_template_filter(times.local_time, "local_time")  # every time shown: Asia/Shanghai, one format
+    app.add_template_filter(times.local_date, "local_date")
+    app.add_template_global(activity_text.change_log, "change_log")  # history tables in words
+    app.add_template_global(activity_text.ticket_event_details, "ticket_event_details")
+    app.add_template_filter(activity_text.actor_text, "actor")
+
     from .cli import register_cli
 
     register_cli(app)

@@ -139,6 +139,15 @@ def finding_reason_labels():
             "residual_over_tolerance": _("Unexplained residual over the tolerance")}
 
 
+def vehicle_type_labels():
+    return {"semi_trailer_tractor": _("Semi-trailer tractor"), "goods_vehicle": _("Goods vehicle"),
+            "special_purpose": _("Special-purpose vehicle"), "trailer": _("Trailer"), "other": _("Other")}
+
+
+def plate_colour_labels():
+    return {1: _("Blue"), 2: _("Yellow"), 3: _("Black"), 4: _("White"), 9: _("Other")}
+
+
 def policy_kind_labels():
     return {"commercial": _("Commercial"), "compulsory": _("Compulsory")}
 
@@ -241,6 +250,8 @@ _KINDS = {
     "audit_status": audit_status_labels,
     "finding_reason": finding_reason_labels,
     "policy_kind": policy_kind_labels,
+    "vehicle_type": vehicle_type_labels,
+    "plate_colour": plate_colour_labels,
     "ledger_category": ledger_category_labels,
     "ledger_source": _ledger_sources,
     "county": _counties,

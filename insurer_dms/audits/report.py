@@ -6,12 +6,11 @@ decimals, coefficients with 4, times in Asia/Shanghai. Every cell goes through `
 files are made at publishing (a policy number that looks like a formula is text).
 """
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from ..exports import Heading, Sheet, csv_bytes, xlsx_bytes
+from ..times import local_time
 from .decomposition import AUTONOMOUS_ROSE, RESIDUAL_OVER_TOLERANCE, policy_figures
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 TITLE = ("No-premium-increase audit report", "不因安装设备上调保费审计报告")
 COUNTY_NAMES = {
     "445100": ("Chaozhou (city)", "潮州市"),
@@ -70,10 +69,6 @@ def both(pair):
 def county_label(code, languages=2):
     names = COUNTY_NAMES.get(code, (code, code))
     return names[0] if languages == 1 else both(names)
-
-
-def local_time(moment):
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
 
 
 def _finding(finding):

@@ -25,7 +25,6 @@ it (state open or assigned, ``work_started_at`` empty) it is resolved automatica
 """
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -37,13 +36,13 @@ from ..extensions import db
 from ..installs.models import Installation, WorkOrder
 from ..labels import named
 from ..sims.models import HELD_STATES, ReconciliationResult, Statement
+from ..times import local_time
 from ..types import utcnow
 from . import tickets
 from .models import ACTIVE_STATES, Ticket, TicketEvent
 
 OFFLINE = "device_offline"
 BATCH = 500  # trucks per transaction (and per IN list: well under SQLite's bound-parameter limit)
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # times in notes as the users read them
 
 
 def _chunks(items, size=BATCH):
@@ -53,7 +52,7 @@ def _chunks(items, size=BATCH):
 
 
 def _local(moment):
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return local_time(moment)
 
 
 def _active_tickets(truck_ids):

@@ -4,7 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import fields
+from .. import activity, fields
 from ..auth.access import OPS, require
 from ..errors import Conflict, DomainError, ImportFailed
 from ..imports import read_upload
@@ -73,7 +73,8 @@ def upload_statement():
 def statement_detail(statement_id):
     statement = statements.get_statement(statement_id)
     return render_template("sims/statement_detail.html", statement=statement, versions=statements.versions_of(statement),
-                           comparison=statements.comparison(statement))
+                           comparison=statements.comparison(statement),
+                           history=activity.history("statement", statement.id))
 
 
 def _decide(statement_id, decide, done_message):
