@@ -145,7 +145,7 @@ def progress(today=None):
     ]
     unassigned = [v for (_c, i, _n), v in found.items() if i is None]
     if unassigned:
-        contractors.append(_row({"company_id": None, "company": _("Unassigned")}, *_sum(unassigned), day, rule))
+        contractors.append(_row({"company_id": None, "company": _("Not assigned")}, *_sum(unassigned), day, rule))
     total = _row({"county_code": None, "county": _("Total")}, *_sum(list(found.values())), day, rule)
     return {"on": day, "deadline": rule.deadline, "install_due_days": rule.days, "counties": counties,
             "contractors": contractors, "total": total, "next_due": next_due(day, rule)}
