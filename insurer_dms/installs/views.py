@@ -240,7 +240,8 @@ def progress_page():
     return render_template("installs/progress.html", report=report, chart=chart(report))
 
 
-@bp.route("/progress.<any(csv, xlsx):fmt>")
+@bp.route("/progress.csv", defaults={"fmt": "csv"})
+@bp.route("/progress.xlsx", defaults={"fmt": "xlsx"})
 @require(OPS)
 def progress_file(fmt):
     """The progress report as a file: Chinese headers, ``?lang=en`` English."""
