@@ -80,6 +80,8 @@ def from_environment():
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         # Installation programme
         "PROGRAMME_DEADLINE": os.environ.get("PROGRAMME_DEADLINE", "2021-06-30"),
+        # days a truck newly insured after the deadline has to get its device (installs.due)
+        "INSTALL_DUE_DAYS": int(os.environ.get("INSTALL_DUE_DAYS", 30)),
         "DEFAULT_INSTALLATION_FEE": os.environ.get("DEFAULT_INSTALLATION_FEE", "300.00"),  # CNY, when a company has none
         "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", 10 * 1024 * 1024)),
         "PHOTO_CONTENT_TYPES": ("image/jpeg", "image/png"),

@@ -169,3 +169,16 @@ def xlsx_bytes(sheets):
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+# ---------------------------------------------------------------- the language of an export
+
+EXPORT_LANGUAGES = ("zh", "en")
+
+
+def export_language(lang=None):
+    """A context in which an export's headers and labels are rendered: Chinese by default, English for
+    ``lang="en"`` (integrators' ``?lang=en``), whatever the page's language."""
+    from flask_babel import force_locale
+
+    return force_locale("en" if lang == "en" else "zh_CN")

@@ -72,6 +72,8 @@ def test_every_figure_of_the_programme_is_a_direct_count(scene):
     assert (p["total"]["insured"], p["total"]["installed"], p["total"]["connected"]) == (5, 3, 2)
     by_county = {r["county_code"]: (r["insured"], r["installed"], r["connected"]) for r in p["counties"]}
     assert by_county == {"445100": (0, 0, 0), "445102": (3, 2, 1), "445103": (0, 0, 0), "445122": (2, 1, 1)}
+    assert {r["county_code"]: r["overdue"] for r in p["counties"]} == {"445100": 0, "445102": 1, "445103": 0, "445122": 1}
+    assert p["total"]["due"] == 5 and p["total"]["overdue"] == 2  # all insured before the deadline: due on it
     assert figures["never_seen"] == 2  # T2 never reported; T4 was connected by hand; T5's device came off
     assert figures["tickets"] == {"open": 3, "at_risk": 1, "breached": 1}  # the closed, breached one is not open
     bill = figures["sim_bill"]
@@ -95,10 +97,12 @@ def test_the_home_page_shows_each_figure_and_links_to_its_list(app, ops, scene):
     assert [tile(html, t) for t in ("tile-tickets-open", "tile-tickets-at-risk", "tile-tickets-breached")] == ["3", "1", "1"]
     assert [tile(html, t) for t in ("tile-sim-billed", "tile-sim-disputed")] == ["25.00", "5.00"]
     assert [tile(html, t) for t in ("tile-costs-this", "tile-costs-last")] == ["9,080.00", "65.00"]
+    # insured in 2021-01, before the deadline: due on it; T3 (waiting) and T5 (device off again) are overdue
     deadline = dt.date.fromisoformat(str(app.config["PROGRAMME_DEADLINE"]))
-    days = (deadline - inst.local_today()).days
-    assert tile(html, "tile-days-left") == str(abs(days))  # with "days left" or "days past the deadline"
-    assert ("Days left to" if days >= 0 else "Days past the deadline") in html
+    assert tile(html, "tile-overdue") == "2" and "tile-days-left" not in html and "Days past the deadline" not in html
+    assert f"Overdue trucks (oldest {(inst.local_today() - deadline).days} days)" in html
+    assert re.findall(r'class="overdue-county" data-county="(\d+)">[^<]*<b>(\d+)</b>', html) == [("445102", "1"), ("445122", "1")]
+    assert tile(html, "tile-next-due") == "0" and "None due from today on" in html
     assert 'id="tile-never-seen" href="/installations/never-seen"' in html
     assert 'id="tile-tickets-breached" href="/tickets?state=active&amp;sla_state=breached"' in html
     assert f'href="/statements/{scene["statement_id"]}"' in html

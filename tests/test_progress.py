@@ -125,7 +125,33 @@ def test_progress_equals_direct_sql_counts_over_a_few_hundred_trucks(ctx):
     assert 0 < total["connected"] < total["installed"] < total["insured"]
     assert total["orders_open"] > 0
     assert total["installed_pct"] == (Decimal(total["installed"]) * 100 / total["insured"]).quantize(Decimal("0.1"))
-    assert report["days_left"] == total["days_left"] == 29
+    # 2021-06-01 is before the programme deadline (2021-06-30): nothing is due yet, so nothing is overdue
+    assert "days_left" not in report and report["deadline"] == dt.date(2021, 6, 30)
+    assert total["due"] == total["overdue"] == total["oldest_overdue_days"] == 0
+    late = dt.date(2021, 9, 1)
+    expected = direct_due(late)
+    report = progress.progress(late)
+    for row in report["counties"]:
+        assert (row["due"], row["overdue"], row["oldest_overdue_days"]) == expected.get(row["county_code"], (0, 0, 0)), row
+    assert report["total"]["overdue"] == sum(v[1] for v in expected.values()) > 0
+    assert sum(r["overdue"] for r in report["contractors"]) == report["total"]["overdue"]
+    assert sum(r["insured"] for r in report["contractors"]) == report["total"]["insured"]
+
+
+def direct_due(day, deadline=dt.date(2021, 6, 30), days=30):
+    """{county: (due, overdue, oldest overdue days)} from each insured heavy truck's first policy start, by plain SQL
+    and the rule as the README states it."""
+    sql = (f"SELECT t.county_code, (SELECT min(p.start_date) FROM policy p WHERE p.truck_id = t.id),"
+           " EXISTS (SELECT 1 FROM installation i WHERE i.truck_id = t.id AND i.removed_at IS NULL)"
+           f" FROM truck t WHERE {HEAVY_SQL} AND {IN_FORCE_SQL}")
+    found = {}
+    for county, first, installed in db.session.execute(text(sql), {"day": day}):
+        first = first if isinstance(first, dt.date) else dt.date.fromisoformat(first)
+        due_on = deadline if first <= deadline else first + dt.timedelta(days=days)
+        due, overdue, oldest = found.get(county, (0, 0, 0))
+        late = due_on < day and not installed
+        found[county] = (due + (due_on <= day), overdue + late, max(oldest, (day - due_on).days if late else 0))
+    return found
 
 
 def count_queries(fn):
@@ -150,13 +176,14 @@ def test_the_report_takes_the_same_few_queries_whatever_the_fleet_size(ctx):
     assert small == large <= 2
 
 
-def test_percentages_have_one_place_and_days_left_goes_negative(app, ctx):
+def test_percentages_have_one_place_and_an_empty_fleet_has_nothing_due(app, ctx):
     assert progress.percent(1, 3) == Decimal("33.3")
     assert progress.percent(2, 3) == Decimal("66.7")
     assert progress.percent(3, 3) == Decimal("100.0")
     assert progress.percent(0, 0) is None
     empty = progress.progress(dt.date(2021, 7, 10))
-    assert empty["days_left"] == -10 and empty["deadline"] == dt.date(2021, 6, 30)
+    assert empty["deadline"] == dt.date(2021, 6, 30) and empty["install_due_days"] == 30
+    assert empty["total"]["overdue"] == 0 and empty["next_due"] == [] and empty["contractors"] == []
     assert [r["county_code"] for r in empty["counties"]] == ["445100", "445102", "445103", "445122"]
     assert empty["total"]["insured"] == 0 and empty["total"]["installed_pct"] is None
 
@@ -167,18 +194,19 @@ def test_progress_api_gives_json_and_csv(ops, ctx):
     resp = ops.get("/api/reports/progress?on=2021-06-01")
     assert resp.status_code == 200
     body = resp.json
-    assert body["deadline"] == "2021-06-30" and body["days_left"] == 29
+    assert body["deadline"] == "2021-06-30" and body["install_due_days"] == 30 and "days_left" not in body
     row = next(r for r in body["counties"] if r["county_code"] == "445102")
     assert row["insured"] == expected["445102"]["insured"] and row["installed"] == expected["445102"]["installed"]
     assert row["installed_pct"] == str(progress.percent(row["installed"], row["insured"]))
     assert body["total"]["county"] == "Total"
 
-    resp = ops.get("/api/reports/progress?on=2021-06-01&format=csv")
+    resp = ops.get("/api/reports/progress?on=2021-06-01&format=csv&lang=en")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
+    counties_part = resp.data.decode("utf-8-sig").split("\r\n\r\n")[0]  # the contractors follow a blank line
+    rows = list(csv.DictReader(io.StringIO(counties_part)))
     assert [r["County code"] for r in rows] == ["445100", "445102", "445103", "445122", "445121", ""]
     assert rows[-1]["County"] == "Total" and int(rows[-1]["Insured heavy trucks"]) == body["total"]["insured"]
-    assert rows[1]["Installed %"] == row["installed_pct"] and rows[1]["Days left"] == "29"
+    assert rows[1]["Installed %"] == row["installed_pct"] and rows[1]["Overdue"] == "0" and rows[1]["Due"] == "0"
 
     assert ops.get("/api/reports/progress?on=June").status_code == 422
 

@@ -27,9 +27,13 @@ def list_trucks():
 @bp.route("/trucks/<int:truck_id>")
 @require(OPS)
 def truck_detail(truck_id):
+    from ..installs.due import truck_due
+
     record = truck_overview.overview(truck_id)
     day = service.today()
-    return render_template("fleet/truck_detail.html", day=day, reasons=service.eligibility(record["truck"], day), **record)
+    installed = any(i.removed_at is None for i in record["installations"])
+    return render_template("fleet/truck_detail.html", day=day, reasons=service.eligibility(record["truck"], day),
+                           due=truck_due(record["truck"], installed, day), **record)
 
 
 @bp.route("/policies")

@@ -7,7 +7,8 @@ from flask_smorest.fields import Upload
 
 from .. import fields
 from ..auth.access import CONTRACTOR, OPS, require
-from ..downloads import csv_response
+from ..downloads import csv_response, xlsx_response
+from ..exports import EXPORT_LANGUAGES
 from ..extensions import db
 from ..fleet.identifiers import CountyCodeField
 from ..imports import read_upload
@@ -101,28 +102,49 @@ class NeverSeenInstallationSchema(ma.Schema):
     age_days = fields.Integer()
 
 
-class ProgressArgs(FormatArgs):
+class ProgressArgs(ma.Schema):
     on = fields.Date(load_default=None, metadata={"description": "The day to report on (default today in Chaozhou)"})
+    format = fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv", "xlsx"]),
+                           metadata={"description": "json, csv or xlsx"})
+    lang = fields.String(load_default="zh", validate=ma.validate.OneOf(EXPORT_LANGUAGES),
+                         metadata={"description": "the language of a file's headers and labels: zh (default) or en"})
 
 
-class ProgressRowSchema(ma.Schema):
-    county_code = fields.String(allow_none=True)
-    county = fields.String()
+class ProgressFiguresSchema(ma.Schema):
     insured = fields.Integer(metadata={"description": "heavy trucks with a policy of ours in force"})
     orders_open = fields.Integer()
     installed = fields.Integer()
     connected = fields.Integer()
     installed_pct = fields.Decimal(1, minimum=0, maximum=100, allow_none=True)
     connected_pct = fields.Decimal(1, minimum=0, maximum=100, allow_none=True)
-    days_left = fields.Integer()
+    due = fields.Integer(metadata={"description": "insured trucks whose install due date is on or before the day"})
+    overdue = fields.Integer(metadata={"description": "insured trucks past their due date with no device on them"})
+    oldest_overdue_days = fields.Integer(metadata={"description": "days the longest-overdue truck is past its due date"})
+
+
+class ProgressRowSchema(ProgressFiguresSchema):
+    county_code = fields.String(allow_none=True)
+    county = fields.String()
+
+
+class ProgressContractorRowSchema(ProgressFiguresSchema):
+    company_id = fields.Id(allow_none=True, metadata={"description": "null: trucks with no work order or no company"})
+    company = fields.String()
+
+
+class NextDueSchema(ma.Schema):
+    due_on = fields.Date()
+    trucks = fields.Integer()
 
 
 class ProgressReportSchema(ma.Schema):
     on = fields.Date()
     deadline = fields.Date()
-    days_left = fields.Integer()
+    install_due_days = fields.Integer(metadata={"description": "INSTALL_DUE_DAYS: days after a first policy starting after the deadline"})
     counties = fields.List(fields.Nested(ProgressRowSchema))
+    contractors = fields.List(fields.Nested(ProgressContractorRowSchema))
     total = fields.Nested(ProgressRowSchema)
+    next_due = fields.List(fields.Nested(NextDueSchema))
 
 
 def _order_for_current_user(order_id):
@@ -214,8 +236,9 @@ class Progress(MethodView):
     @blp.arguments(ProgressArgs, location="query")
     @blp.response(200, ProgressReportSchema)
     def get(self, args):
-        """Programme progress by county and in total (?format=csv for a file)."""
-        report = progress.progress(args["on"])
-        if args["format"] == "csv":
-            return csv_response(progress.progress_csv(report), f"progress-{report['on'].isoformat()}.csv")
-        return report
+        """Programme progress by county, by installation contractor and in total, with install due dates and overdue
+        trucks (?format=csv or xlsx for a file, headed in Chinese; &lang=en in English)."""
+        if args["format"] != "json":
+            data, name = progress.progress_file(args["format"], args["lang"], args["on"])
+            return (csv_response if args["format"] == "csv" else xlsx_response)(data, name)
+        return progress.progress(args["on"])

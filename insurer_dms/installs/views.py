@@ -9,7 +9,7 @@ from flask_login import current_user
 from .. import fields
 from .. import activity
 from ..auth.access import OPS, require
-from ..downloads import csv_response
+from ..downloads import csv_response, xlsx_response
 from ..errors import DomainError
 from ..extensions import db
 from ..fleet.identifiers import CHAOZHOU_DIVISIONS
@@ -217,9 +217,9 @@ def chart(report, bar=22, gap=34):
     """Bar geometry for the progress chart: per county the insured trucks, installed and connected, as % of the width.
 
     Bars share one scale (the county with the most insured trucks fills the width); lengths are percentages so
-    the chart fits any screen while its text keeps its size.
+    the chart fits any screen while its text keeps its size. A county with nothing to show gets no row.
     """
-    rows = report["counties"]
+    rows = [r for r in report["counties"] if r["insured"] or r["installed"]]
     biggest = max([r["insured"] for r in rows] + [1])
     groups = []
     for index, row in enumerate(rows):
@@ -240,11 +240,13 @@ def progress_page():
     return render_template("installs/progress.html", report=report, chart=chart(report))
 
 
-@bp.route("/progress.csv")
+@bp.route("/progress.csv", defaults={"fmt": "csv"})
+@bp.route("/progress.xlsx", defaults={"fmt": "xlsx"})
 @require(OPS)
-def progress_csv():
-    report = progress_report.progress()
-    return csv_response(progress_report.progress_csv(report), f"progress-{report['on'].isoformat()}.csv")
+def progress_file(fmt):
+    """The progress report as a file: Chinese headers, ``?lang=en`` English."""
+    data, name = progress_report.progress_file(fmt, request.args.get("lang"))
+    return (csv_response if fmt == "csv" else xlsx_response)(data, name)
 
 
 from . import contractor_views  # noqa: E402,F401  (contractor pages share this blueprint)

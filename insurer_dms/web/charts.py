@@ -20,8 +20,10 @@ def hbars(rows, series, fmt=str):
     """Geometry for rows of bars.
 
     ``rows``: [(label, [value per series], href or None)]; ``series``: [(key, label)] or [(key, label, colour)];
-    ``fmt`` turns a value into the text shown after its bar. Negative values (a month of reversals) draw as 0.
+    ``fmt`` turns a value into the text shown after its bar. Negative values (a month of reversals) draw as 0. A row
+    with nothing in it (every value 0 or None: a month or a category without costs) is not drawn.
     """
+    rows = [row for row in rows if any(v for v in row[1])]
     keys = [(s[0], s[1], s[2] if len(s) > 2 else COLOURS[i % len(COLOURS)]) for i, s in enumerate(series)]
     largest = max([v for _label, values, _href in rows for v in values if v is not None and v > 0] + [0])
     step = BAR + BAR_GAP

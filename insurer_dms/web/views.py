@@ -56,6 +56,13 @@ def home_charts(figures):
     return {"progress": progress, "costs": money}
 
 
+@bp.route("/favicon.ico")
+@public
+def favicon():
+    """The icon browsers ask for at the root, from the static files (the pages link the SVG too)."""
+    return current_app.send_static_file("favicon.ico")
+
+
 @bp.route("/healthz")
 @public
 def healthz():
