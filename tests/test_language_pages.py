@@ -38,11 +38,12 @@ WORD = re.compile(r"[A-Za-z](?:[A-Za-z_]|['’](?=[A-Za-z]))*")
 SKIPPED = {
     "web.healthz": "a machine's health check (JSON), not a page",
     "web.index": "redirects to the role's home page, visited as such",
+    "web.favicon": "an icon, not a page (tests/test_progress_due.py fetches it)",
     "audits.download_file": "the frozen report files: the PDF's language is tested in test_audit_pdf.py",
-    "installs.progress_csv": "the progress export belongs to the progress due dates (test_progress.py)",
     "api_docs.swagger_ui": "the API's documentation for integrators, in English on purpose",
 }
 ZH = "zh-CN"
+DOWNLOAD_ENDPOINTS = ("_csv", "_xlsx", "_file")  # endpoints that answer a file, read as its cells
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 
@@ -169,6 +170,7 @@ def _visits(app, ids):
         "auth.login": (None, [{}]),
         "maintenance_road_checks.road_check_detail": ("ops", [{"import_id": i} for i in ids["road_check_id"]]),
         "maintenance_sla.sla_csv": ("ops", [{"table": t} for t in TABLES]),
+        "installs.progress_file": ("ops", [{"fmt": "csv"}, {"fmt": "xlsx"}]),
     }
     visits = []
     for rule in app.url_map.iter_rules():
@@ -264,7 +266,7 @@ def test_every_page_of_every_role_speaks_chinese_with_distinct_labels(app, live_
             page.click("#login-submit")
             page.wait_for_url(lambda url: "/login" not in url)
         for _role, endpoint, url in (u for u in urls if u[0] == role):
-            if endpoint.endswith("_csv") or endpoint.endswith("_xlsx"):
+            if endpoint.endswith(DOWNLOAD_ENDPOINTS):
                 resp = page.request.get(live_server.url(url), headers={"Accept-Language": "zh-CN,zh;q=0.9"})  # as the browser asks
                 assert resp.status == 200, (url, resp.status)
                 texts = _download_texts(resp)
