@@ -144,6 +144,10 @@ def create_app(overrides=None):
 
         return {"nav_groups": nav_groups, "get_locale": get_locale, "label": label}
 
+    from .paging import PAGE_SIZES
+
+    app.jinja_env.globals["page_sizes"] = PAGE_SIZES  # the pager's choices (templates/_lists.html)
+
     from .cli import register_cli
 
     register_cli(app)
