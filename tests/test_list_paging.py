@@ -58,13 +58,14 @@ def test_jump_and_page_size_forms_keep_the_filters_and_sort(app, ops, devices):
     size = pager[pager.index('id="page-size"'):pager.index("</form>", pager.index('id="page-size"'))]
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', size))
     assert hidden == {"status": "in_stock", "sort": "serial"}  # a new size starts at page 1
-    assert re.findall(r'<option value="(\d+)"', size) == ["20", "50", "100", "200"]
+    assert re.findall(r'<option value="(\d+)"', size) == ["5", "20", "50", "100", "200"]  # the size in use too
+    assert re.search(r'<option value="5" selected>', size)
     # the jump lands on the page asked for
     html = page_html(ops, "/devices?status=in_stock&sort=serial&page_size=5&page=7")
     assert re.search(r'aria-current="page" data-page="7"', html) and "SN000031" in html and "SN000036" not in html
     app.config["PAGE_SIZE_MAX"] = 100
     try:
-        size = pager_of(page_html(ops, "/devices"))
+        size = pager_of(page_html(ops, "/devices"))  # 50 a page by default
         assert re.findall(r'<option value="(\d+)"', size) == ["20", "50", "100"]
     finally:
         app.config["PAGE_SIZE_MAX"] = 500
