@@ -9,18 +9,18 @@ message that says how many and what to do.
 """
 import datetime as dt
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .downloads import content_disposition
+from .downloads import stream_response
 from .errors import Invalid
 from .exports import LOCAL_TZ, XLSX_CONTENT_TYPE, Heading, Sheet, xlsx_file
 from .extensions import db
+from .paging import paginate_filtered
 
 LANGUAGES = {"zh": "zh_CN", "en": "en"}
-CHUNK = 64 * 1024
 
 XLSX_DOC = {
     "responses": {
@@ -60,12 +60,10 @@ def export_response(spec, args):
         labels = [column.labels() if column.labels else None for column in spec.columns]
         header = Heading([str(column.header) for column in spec.columns])
         rows = db.session.scalars(stmt.execution_options(yield_per=500))
-        sheet = Sheet(title=title, rows=_rows(header, spec.columns, labels, rows), freeze="A2",
-                      formats={i: c.number_format for i, c in enumerate(spec.columns) if c.number_format})
+        sheet = Sheet(title=title, rows=_rows(header, spec.columns, labels, rows), freeze="A2")
         out = xlsx_file([sheet])
     name = f"{spec.slug}-{day}.xlsx" if language == "en" else f"{title} {spec.slug} {day}.xlsx"
-    return Response(_chunks(out), mimetype=XLSX_CONTENT_TYPE,
-                    headers={"Content-Disposition": content_disposition(name), "X-Export-Rows": str(count)})
+    return stream_response(out, name, XLSX_CONTENT_TYPE, {"X-Export-Rows": str(count)})
 
 
 def _rows(header, columns, labels, rows):
@@ -78,14 +76,6 @@ def _rows(header, columns, labels, rows):
         yield values
 
 
-def _chunks(out):
-    with out:
-        while chunk := out.read(CHUNK):
-            yield chunk
-
-
 def page_or_xlsx(spec, args):
     """A list endpoint's answer: one page of JSON, or the XLSX of every row when asked for it."""
-    from .paging import paginate_filtered
-
     return export_response(spec, args) if wants_xlsx(args) else paginate_filtered(spec, args)

@@ -1,8 +1,8 @@
 """Paging, sorting and the list envelope shared by every list endpoint and page.
 
 A list that can be sorted and exported is a ``ListSpec``: its query, the columns ``sort`` may name (each mapped to
-its SQL expression, the row id breaking ties), and its export columns (header message id, value getter, number
-format, labels of a code column). The page and the API both read the list through it (``ListSpec.args`` adds
+its SQL expression, the row id breaking ties), and its export columns (header message id, value getter,
+labels of a code column). The page and the API both read the list through it (``ListSpec.args`` adds
 ``sort``, ``format`` and ``lang`` to a list's filter schema), so a list sorts, pages and exports the same way
 everywhere; ``list_exports.py`` writes its XLSX.
 """
@@ -66,12 +66,12 @@ def paginate_filtered(query, args):
 
 @dataclass(frozen=True)
 class Column:
-    """One export column: its header (a lazy message id, the page's own column label), the value of a row, the
-    number format of its numbers, and ``labels`` (a labels.py function) for a code column shown as its label."""
+    """One export column: its header (a lazy message id, the page's own column label), the value of a row (a
+    Decimal is written with two decimals, a date as a date cell), and ``labels`` (a labels.py function) for a code
+    column shown as its label."""
 
     header: object
     value: Callable
-    number_format: str | None = None
     labels: Callable | None = None
 
 
