@@ -151,6 +151,9 @@ def create_app(overrides=None):
     app.add_template_global(activity_text.change_log, "change_log")  # history tables in words
     app.add_template_global(activity_text.ticket_event_details, "ticket_event_details")
     app.add_template_filter(activity_text.actor_text, "actor")
+    from .paging import PAGE_SIZES
+
+    app.jinja_env.globals["page_sizes"] = PAGE_SIZES  # the pager's choices (templates/_lists.html)
 
     from .cli import register_cli
 

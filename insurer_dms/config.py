@@ -77,6 +77,8 @@ def from_environment():
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in auth.access for session requests only
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE_MAX": 500,
+        # "Export Excel" of a list (page or API ``format=xlsx``): at most this many rows, else refused (422)
+        "EXPORT_MAX_ROWS": int(os.environ.get("EXPORT_MAX_ROWS", 100_000)),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         # Installation programme
         "PROGRAMME_DEADLINE": os.environ.get("PROGRAMME_DEADLINE", "2021-06-30"),

@@ -56,6 +56,18 @@ def file_response(data, filename, mimetype, headers=None):
     return Response(data, mimetype=mimetype, headers=headers)
 
 
+def stream_response(out, filename, mimetype, headers=None, chunk=64 * 1024):
+    """A download of the binary file ``out`` (rewound) sent in chunks and closed after; ``headers`` added as they are."""
+
+    def chunks():
+        with out:
+            while block := out.read(chunk):
+                yield block
+
+    headers = {"Content-Disposition": content_disposition(filename), **(headers or {})}
+    return Response(chunks(), mimetype=mimetype, headers=headers)
+
+
 def csv_response(data, filename):
     return file_response(data, filename, "text/csv")
 

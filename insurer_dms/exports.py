@@ -145,6 +145,24 @@ def xlsx_cell(sheet, value, number_format=None, font=None):
 
 def xlsx_bytes(sheets):
     """XLSX bytes of ``sheets`` (``Sheet``), in order."""
+    out = io.BytesIO()
+    write_xlsx(sheets, out)
+    return out.getvalue()
+
+
+def xlsx_file(sheets, memory=8 * 1024 * 1024):
+    """``sheets`` written to a temporary file (in memory up to ``memory`` bytes, on disk beyond), rewound: a long
+    export is written a row at a time and sent in chunks, never held whole."""
+    import tempfile
+
+    out = tempfile.SpooledTemporaryFile(max_size=memory)
+    write_xlsx(sheets, out)
+    out.seek(0)
+    return out
+
+
+def write_xlsx(sheets, out):
+    """Write ``sheets`` (``Sheet``), in order, as XLSX into the binary file ``out``."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -166,9 +184,7 @@ def xlsx_bytes(sheets):
             ])
     if not taken:
         book.create_sheet("Sheet")
-    out = io.BytesIO()
     book.save(out)
-    return out.getvalue()
 
 
 # ---------------------------------------------------------------- the language of an export

@@ -308,3 +308,23 @@ def named_list(kind, values):
         return separator.join(str(named(kind, value)) for value in values)
 
     return LazyString(text)
+
+
+# ---- for list exports (list_exports.py): code columns shown as their labels
+
+
+def vehicle_type_labels():
+    return {"semi_trailer_tractor": _("Semi-trailer tractor"), "goods_vehicle": _("Goods vehicle"),
+            "special_purpose": _("Special-purpose vehicle"), "trailer": _("Trailer"), "other": _("Other")}
+
+
+def yes_no_labels():
+    return {True: _("Yes"), False: _("No")}
+
+
+def county_labels():
+    return _counties()
+
+
+def carrier_labels():
+    return _carriers()

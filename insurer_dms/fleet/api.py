@@ -6,8 +6,10 @@ from flask_smorest.fields import Upload
 
 from ..auth.access import OPS, require
 from ..imports import read_upload
-from ..paging import page_schema, paginate_filtered
+from ..list_exports import page_or_xlsx, xlsx_doc
+from ..paging import page_schema
 from . import service
+from .lists import OPERATORS, POLICIES, TRUCKS
 from .schemas import (
     EligibilityArgs,
     EligibilitySchema,
@@ -30,11 +32,12 @@ blp = Blueprint("fleet_api", __name__, url_prefix="/api", description="Operators
 @blp.route("/operators")
 class Operators(MethodView):
     @require(OPS)
-    @blp.arguments(OperatorArgs, location="query")
+    @blp.arguments(OPERATORS.args(OperatorArgs), location="query")
     @blp.response(200, page_schema(OperatorSchema, "OperatorPage"))
+    @xlsx_doc(blp)
     def get(self, args):
         """List operators (search by name or credit code)."""
-        return paginate_filtered(service.operator_query, args)
+        return page_or_xlsx(OPERATORS, args)
 
     @require(OPS)
     @blp.arguments(OperatorSchema)
@@ -63,11 +66,12 @@ class OperatorItem(MethodView):
 @blp.route("/trucks")
 class Trucks(MethodView):
     @require(OPS)
-    @blp.arguments(TruckArgs, location="query")
+    @blp.arguments(TRUCKS.args(TruckArgs), location="query")
     @blp.response(200, page_schema(TruckSchema, "TruckPage"))
+    @xlsx_doc(blp)
     def get(self, args):
         """List trucks (search by plate or VIN; filter by county, operator, heavy, vehicle type)."""
-        return paginate_filtered(service.truck_query, args)
+        return page_or_xlsx(TRUCKS, args)
 
     @require(OPS)
     @blp.arguments(TruckSchema)
@@ -109,11 +113,12 @@ class TruckEligibility(MethodView):
 @blp.route("/policies")
 class Policies(MethodView):
     @require(OPS)
-    @blp.arguments(PolicyArgs, location="query")
+    @blp.arguments(POLICIES.args(PolicyArgs), location="query")
     @blp.response(200, page_schema(PolicySchema, "PolicyPage"))
+    @xlsx_doc(blp)
     def get(self, args):
         """List policies (search by number or plate; filter by truck, kind, in force on a day)."""
-        return paginate_filtered(service.policy_query, args)
+        return page_or_xlsx(POLICIES, args)
 
     @require(OPS)
     @blp.arguments(PolicySchema)

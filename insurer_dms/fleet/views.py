@@ -3,11 +3,12 @@ from flask import Blueprint, render_template, request
 
 from .. import activity
 from ..auth.access import OPS, require
-from ..web.pages import listing, run_import
+from ..web.pages import exportable, listing, run_import
 from . import service, truck_overview
 from .identifiers import CHAOZHOU_DIVISIONS
 from .models import VEHICLE_TYPES
 from .schemas import OperatorArgs, PolicyArgs, TruckArgs
+from .lists import OPERATORS, POLICIES, TRUCKS
 
 bp = Blueprint("fleet", __name__, template_folder="templates")
 
@@ -19,8 +20,9 @@ def _choices():
 
 @bp.route("/trucks")
 @require(OPS)
+@exportable(TRUCKS.args(TruckArgs), TRUCKS)
 def list_trucks():
-    result, args = listing(TruckArgs(), service.truck_query)
+    result, args = listing(TRUCKS.args(TruckArgs)(), TRUCKS)
     return render_template("fleet/trucks.html", result=result, args=args)
 
 
@@ -38,8 +40,9 @@ def truck_detail(truck_id):
 
 @bp.route("/policies")
 @require(OPS)
+@exportable(POLICIES.args(PolicyArgs), POLICIES)
 def list_policies():
-    result, args = listing(PolicyArgs(), service.policy_query)
+    result, args = listing(POLICIES.args(PolicyArgs)(), POLICIES)
     return render_template("fleet/policies.html", result=result, args=args)
 
 
@@ -52,8 +55,9 @@ def policy_detail(policy_id):
 
 @bp.route("/operators")
 @require(OPS)
+@exportable(OPERATORS.args(OperatorArgs), OPERATORS)
 def list_operators():
-    result, args = listing(OperatorArgs(), service.operator_query)
+    result, args = listing(OPERATORS.args(OperatorArgs)(), OPERATORS)
     return render_template("fleet/operators.html", result=result, args=args)
 
 

@@ -1,11 +1,10 @@
 """REST API for work orders (ops; contractors see and close their own company's) and contractor companies (ops)."""
-from functools import partial
-
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from ..auth.access import CONTRACTOR, OPS, require
+from ..list_exports import page_or_xlsx, xlsx_doc
 from ..paging import PageArgs, page_schema, paginate_filtered
 from . import service
 from .schemas import (
@@ -24,6 +23,7 @@ from .schemas import (
     WorkOrderDetailSchema,
     WorkOrderSchema,
 )
+from .lists import WORK_ORDERS
 
 blp = Blueprint("installs_api", __name__, url_prefix="/api", description="Installation work orders and contractor companies")
 
@@ -31,11 +31,12 @@ blp = Blueprint("installs_api", __name__, url_prefix="/api", description="Instal
 @blp.route("/work-orders")
 class WorkOrders(MethodView):
     @require(OPS, CONTRACTOR)
-    @blp.arguments(WorkOrderArgs, location="query")
+    @blp.arguments(WORK_ORDERS.args(WorkOrderArgs), location="query")
     @blp.response(200, page_schema(WorkOrderSchema, "WorkOrderPage"))
+    @xlsx_doc(blp)
     def get(self, args):
         """List work orders (a contractor sees only its own company's)."""
-        return paginate_filtered(partial(service.orders_query, current_user), args)
+        return page_or_xlsx(WORK_ORDERS, args)
 
     @require(OPS)
     @blp.arguments(WorkOrderCreateSchema)

@@ -10,10 +10,11 @@ from .. import fields
 from ..auth.access import CONTRACTOR, require
 from ..errors import DomainError
 from ..paging import PageArgs
-from ..web.pages import listing, pager_args
+from ..web.pages import exportable, listing, pager_args
 from . import evidence, service
 from .models import ORDER_STATES, PHOTO_KINDS
 from .views import bp
+from .lists import WORK_ORDERS
 
 
 class MyOrderArgs(PageArgs):
@@ -62,8 +63,9 @@ def _failed(order_id, err, form):
 
 @bp.route("/my/orders")
 @require(CONTRACTOR)
+@exportable(WORK_ORDERS.args(MyOrderArgs), WORK_ORDERS)
 def my_orders():
-    result, args = listing(MyOrderArgs(), lambda **f: service.orders_query(current_user, **f))
+    result, args = listing(WORK_ORDERS.args(MyOrderArgs)(), WORK_ORDERS)
     return render_template("installs/contractor_orders.html", result=result, args=args, pager_args=pager_args(), states=ORDER_STATES)
 
 

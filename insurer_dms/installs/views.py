@@ -15,9 +15,10 @@ from ..extensions import db
 from ..fleet.identifiers import CHAOZHOU_DIVISIONS
 from ..paging import PageArgs, paginate
 from ..types import utcnow
-from ..web.pages import listing, list_filters, pager_args, run_import
+from ..web.pages import exportable, list_filters, listing, pager_args, run_import
 from . import access, evidence, progress as progress_report
 from .models import ORDER_KINDS, ORDER_STATES, Installation
+from .lists import WORK_ORDERS
 
 bp = Blueprint("installs", __name__, template_folder="templates")
 bp.add_app_template_filter(evidence.review_note_text, "review_note")  # the checks' lines in the user's language
@@ -78,10 +79,9 @@ def _companies():
 
 @bp.route("/work-orders")
 @require(OPS)
+@exportable(WORK_ORDERS.args(OpsOrderArgs), WORK_ORDERS)
 def list_work_orders():
-    from .service import orders_query
-
-    result, args = listing(OpsOrderArgs(), partial(orders_query, current_user))
+    result, args = listing(WORK_ORDERS.args(OpsOrderArgs)(), WORK_ORDERS)
     return render_template("installs/ops_work_orders.html", result=result, args=args, companies=_companies(), query=pager_args())
 
 

@@ -4,8 +4,10 @@ from flask_smorest import Blueprint
 
 from ..auth.access import OPS, require
 from ..imports import read_upload
-from ..paging import page_schema, paginate_filtered
+from ..list_exports import page_or_xlsx, xlsx_doc
+from ..paging import page_schema
 from . import service
+from .lists import DEVICES, PURCHASE_ORDERS
 from .schemas import (
     DeviceArgs,
     DeviceDetailSchema,
@@ -26,11 +28,12 @@ blp = Blueprint("inventory_api", __name__, url_prefix="/api", description="Purch
 @blp.route("/purchase-orders")
 class PurchaseOrders(MethodView):
     @require(OPS)
-    @blp.arguments(PurchaseOrderArgs, location="query")
+    @blp.arguments(PURCHASE_ORDERS.args(PurchaseOrderArgs), location="query")
     @blp.response(200, page_schema(PurchaseOrderSchema, "PurchaseOrderPage"))
+    @xlsx_doc(blp)
     def get(self, args):
-        """List purchase orders (search by number or supplier, filter by order date)."""
-        return paginate_filtered(service.purchase_orders_query, args)
+        """List purchase orders (search by number or supplier, filter by order date); sortable, or as XLSX."""
+        return page_or_xlsx(PURCHASE_ORDERS, args)
 
     @require(OPS)
     @blp.arguments(PurchaseOrderInSchema)
@@ -75,11 +78,13 @@ class ReceiptImport(MethodView):
 @blp.route("/devices")
 class Devices(MethodView):
     @require(OPS)
-    @blp.arguments(DeviceArgs, location="query")
+    @blp.arguments(DEVICES.args(DeviceArgs), location="query")
     @blp.response(200, page_schema(DeviceSchema, "DevicePage"))
+    @xlsx_doc(blp)
     def get(self, args):
-        """List devices (filter by state, catalogue entry, purchase order; search serial/terminal ID/IMEI)."""
-        return paginate_filtered(service.devices_query, args)
+        """List devices (filter by state, catalogue entry, purchase order; search serial/terminal ID/IMEI); sortable,
+        or as XLSX."""
+        return page_or_xlsx(DEVICES, args)
 
 
 @blp.route("/devices/<int:device_id>")

@@ -6,8 +6,9 @@ from flask_babel import gettext as _
 from ..auth.access import OPS, require
 from ..errors import Conflict, Invalid, flatten_errors
 from ..labels import device_state_labels as state_labels
-from ..web.pages import listing, pager_args, run_import
+from ..web.pages import exportable, listing, pager_args, run_import
 from . import service
+from .lists import DEVICES, PURCHASE_ORDERS
 from .models import DEVICE_STATES
 from .schemas import DeviceArgs, PurchaseOrderArgs, PurchaseOrderInSchema
 
@@ -18,8 +19,9 @@ LINE_ROWS = 5  # fixed line rows on the new-order form
 
 @bp.route("/purchase-orders")
 @require(OPS)
+@exportable(PURCHASE_ORDERS.args(PurchaseOrderArgs), PURCHASE_ORDERS)
 def list_purchase_orders():
-    result, _filters = listing(PurchaseOrderArgs(), service.purchase_orders_query)
+    result, _filters = listing(PURCHASE_ORDERS.args(PurchaseOrderArgs)(), PURCHASE_ORDERS)
     return render_template("inventory/purchase_orders.html", result=result, args=request.args, pager_args=pager_args())
 
 
@@ -98,8 +100,9 @@ def purchase_order_detail(po_id):
 
 @bp.route("/devices")
 @require(OPS)
+@exportable(DEVICES.args(DeviceArgs), DEVICES)
 def list_devices():
-    result, _filters = listing(DeviceArgs(), service.devices_query)
+    result, _filters = listing(DEVICES.args(DeviceArgs)(), DEVICES)
     return render_template(
         "inventory/devices.html", result=result, args=request.args, pager_args=pager_args(), states=DEVICE_STATES, labels=state_labels()
     )

@@ -1,13 +1,12 @@
 """REST API for maintenance tickets: operations see and steer all; a contractor works its own company's tickets."""
-from functools import partial
-
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from ..auth.access import CONTRACTOR, OPS, require
 from ..installs.evidence_api import PhotoPresignSchema
-from ..paging import page_schema, paginate_filtered
+from ..list_exports import page_or_xlsx, xlsx_doc
+from ..paging import page_schema
 from . import photos, service
 from .schemas import (
     TicketArgs,
@@ -26,6 +25,7 @@ from .schemas import (
     TicketResolveSchema,
     TicketSchema,
 )
+from .lists import TICKETS
 
 blp = Blueprint("maintenance_api", __name__, url_prefix="/api", description="Maintenance tickets and their SLAs")
 
@@ -35,11 +35,12 @@ ILLEGAL = "The move is not legal from the ticket's state (the message names both
 @blp.route("/tickets")
 class Tickets(MethodView):
     @require(OPS, CONTRACTOR)
-    @blp.arguments(TicketArgs, location="query")
+    @blp.arguments(TICKETS.args(TicketArgs), location="query")
     @blp.response(200, page_schema(TicketSchema, "TicketPage"))
+    @xlsx_doc(blp)
     def get(self, args):
         """List tickets, newest first (a contractor sees only its own company's)."""
-        return paginate_filtered(partial(service.tickets_query, current_user), args)
+        return page_or_xlsx(TICKETS, args)
 
     @require(OPS, CONTRACTOR)
     @blp.arguments(TicketCreateSchema)

@@ -3,8 +3,6 @@
 The actions a contractor may take (start, resolve, note, cost) are the same routes for both roles; the detail page
 shown afterwards is the one of the user's role.
 """
-from functools import partial
-
 import marshmallow as ma
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,9 +14,10 @@ from ..auth.models import Role
 from ..errors import DomainError
 from ..extensions import db
 from ..paging import PageArgs
-from ..web.pages import listing, pager_args
+from ..web.pages import exportable, listing, pager_args
 from . import photos, road_checks, service, signals
 from .models import CATEGORIES, COST_CATEGORIES, PRIORITIES, SLA_STATES, SOURCES, STATES
+from .lists import TICKETS
 
 bp = Blueprint("maintenance", __name__, template_folder="templates")
 # The sentences signals and road checks write on tickets (stored in English), in the user's language.
@@ -68,8 +67,9 @@ def _is_contractor():
 
 @bp.route("/tickets")
 @require(OPS)
+@exportable(TICKETS.args(TicketPageArgs), TICKETS)
 def list_tickets():
-    result, args = listing(TicketPageArgs(), partial(service.tickets_query, current_user))
+    result, args = listing(TICKETS.args(TicketPageArgs)(), TICKETS)
     return render_template("maintenance/tickets.html", result=result, args=args, companies=service.companies(),
                            query=pager_args())
 
@@ -201,8 +201,9 @@ def add_ticket_cost(ticket_id):
 
 @bp.route("/my/tickets")
 @require(CONTRACTOR)
+@exportable(TICKETS.args(MyTicketArgs), TICKETS)
 def my_tickets():
-    result, args = listing(MyTicketArgs(), partial(service.tickets_query, current_user))
+    result, args = listing(TICKETS.args(MyTicketArgs)(), TICKETS)
     return render_template("maintenance/my_tickets.html", result=result, args=args, query=pager_args())
 
 

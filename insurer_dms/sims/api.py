@@ -4,7 +4,8 @@ from flask_smorest import Blueprint
 
 from ..auth.access import OPS, require
 from ..imports import read_upload
-from ..paging import page_schema, paginate_filtered
+from ..list_exports import page_or_xlsx, xlsx_doc
+from ..paging import page_schema
 from . import plans, registry
 from .schemas import (
     DataPlanListArgs,
@@ -18,6 +19,7 @@ from .schemas import (
     SimPatchSchema,
     SimSchema,
 )
+from .lists import PLANS, SIMS
 
 blp = Blueprint("sims_api", __name__, url_prefix="/api", description="SIM cards and the carriers' data plans")
 
@@ -32,11 +34,12 @@ def _plan_out(plan):
 @blp.route("/data-plans")
 class DataPlans(MethodView):
     @require(OPS)
-    @blp.arguments(DataPlanListArgs, location="query")
+    @blp.arguments(PLANS.args(DataPlanListArgs), location="query")
     @blp.response(200, page_schema(DataPlanSchema, "DataPlanPage"))
+    @xlsx_doc(blp)
     def get(self, args):
         """List data plans, by carrier and code."""
-        return paginate_filtered(plans.plans_query, args)
+        return page_or_xlsx(PLANS, args)
 
     @require(OPS)
     @blp.arguments(DataPlanSchema)
@@ -79,11 +82,12 @@ class DataPlanImport(MethodView):
 @blp.route("/sims")
 class Sims(MethodView):
     @require(OPS)
-    @blp.arguments(SimListArgs, location="query")
+    @blp.arguments(SIMS.args(SimListArgs), location="query")
     @blp.response(200, page_schema(SimSchema, "SimPage"))
+    @xlsx_doc(blp)
     def get(self, args):
         """List SIMs, filtered by carrier, status, plan, or part of the ICCID or number."""
-        return paginate_filtered(registry.sims_query, args)
+        return page_or_xlsx(SIMS, args)
 
     @require(OPS)
     @blp.arguments(SimCreateSchema)

@@ -10,9 +10,11 @@ from flask_smorest.fields import Upload
 from .. import fields
 from ..auth.access import OPS, require
 from ..imports import read_upload
-from ..paging import PageArgs, page_schema, paginate_filtered
+from ..list_exports import page_or_xlsx, xlsx_doc
+from ..paging import PageArgs, page_schema
 from . import statements
 from .models import CARRIERS, STATEMENT_STATES
+from .lists import STATEMENTS
 
 blp = Blueprint("sims_statement_api", __name__, url_prefix="/api", description="Carrier statements")
 
@@ -97,11 +99,12 @@ class SweepSchema(ma.Schema):
 @blp.route("/statements")
 class Statements(MethodView):
     @require(OPS)
-    @blp.arguments(StatementArgs, location="query")
+    @blp.arguments(STATEMENTS.args(StatementArgs), location="query")
     @blp.response(200, page_schema(StatementSchema, "StatementPage"))
+    @xlsx_doc(blp)
     def get(self, args):
         """List statements (filters: carrier, period, status), newest month first."""
-        return paginate_filtered(statements.statements_query, args)
+        return page_or_xlsx(STATEMENTS, args)
 
     @require(OPS)
     @blp.arguments(StatementUploadSchema, location="files")

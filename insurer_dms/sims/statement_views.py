@@ -10,10 +10,11 @@ from ..errors import Conflict, DomainError, ImportFailed
 from ..imports import read_upload
 from ..labels import statement_state_labels
 from ..paging import PageArgs
-from ..web.pages import listing, pager_args
+from ..web.pages import exportable, listing, pager_args
 from . import statements
 from .models import CARRIERS, STATEMENT_STATES
 from .views import bp
+from .lists import STATEMENTS
 
 
 class StatementPageArgs(PageArgs):
@@ -29,8 +30,9 @@ def _statement_choices():
 
 @bp.route("/statements")
 @require(OPS)
+@exportable(STATEMENTS.args(StatementPageArgs), STATEMENTS)
 def list_statements():
-    result, args = listing(StatementPageArgs(), statements.statements_query)
+    result, args = listing(STATEMENTS.args(StatementPageArgs)(), STATEMENTS)
     return render_template("sims/statement_list.html", result=result, args=args, query=pager_args())
 
 

@@ -7,10 +7,11 @@ from .. import activity
 from ..auth.access import OPS, require
 from ..errors import DomainError
 from ..labels import label
-from ..web.pages import listing, pager_args, run_import
+from ..web.pages import exportable, listing, pager_args, run_import
 from . import plans, registry
 from .models import CARRIERS, SIM_STATES
 from .schemas import DataPlanListArgs, SimListArgs, SimPatchSchema
+from .lists import PLANS, SIMS
 
 bp = Blueprint("sims", __name__, template_folder="templates")
 
@@ -22,8 +23,9 @@ def _choices():
 
 @bp.route("/sims")
 @require(OPS)
+@exportable(SIMS.args(SimListArgs), SIMS)
 def list_sims():
-    result, args = listing(SimListArgs(), registry.sims_query)
+    result, args = listing(SIMS.args(SimListArgs)(), SIMS)
     return render_template("sims/sim_list.html", result=result, args=args, plans=plans.all_plans(), pager_args=pager_args())
 
 
@@ -82,8 +84,9 @@ def import_sims_page():
 
 @bp.route("/data-plans")
 @require(OPS)
+@exportable(PLANS.args(DataPlanListArgs), PLANS)
 def list_plans():
-    result, args = listing(DataPlanListArgs(), plans.plans_query)
+    result, args = listing(PLANS.args(DataPlanListArgs)(), PLANS)
     return render_template("sims/plan_list.html", result=result, args=args, pager_args=pager_args())
 
 

@@ -1,11 +1,15 @@
-"""What every list and import page does the same way: read filters, page a query, run a file import."""
+"""What every list and import page does the same way: read filters, page and sort a query, export it, run a file
+import."""
+from functools import wraps
+
 import marshmallow as ma
-from flask import flash, request
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from ..errors import DomainError, ImportFailed
+from ..errors import DomainError, ImportFailed, Invalid
 from ..imports import read_upload
-from ..paging import paginate_filtered
+from ..list_exports import export_response
+from ..paging import CONTROLS, paginate_filtered
 
 
 def list_filters(schema):
@@ -21,7 +25,30 @@ def list_filters(schema):
 def listing(schema, query):
     """One page of ``query(**filters)`` with the filters read by ``schema``; returns (page, filters)."""
     args = list_filters(schema)
-    return paginate_filtered(query, args), {k: v for k, v in args.items() if k not in ("page", "page_size")}
+    return paginate_filtered(query, args), {k: v for k, v in args.items() if k not in CONTROLS}
+
+
+def exportable(schema, spec):
+    """A list page's "Export Excel": with ``format=xlsx`` the view answers the XLSX of every row of the filters
+    (read by ``schema``, a ``ListSpec.args`` class) in the sort; beyond EXPORT_MAX_ROWS the message is flashed on
+    the list. Put it under the view's ``require`` (the export is the list's, with its role and scoping)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if request.args.get("format") != "xlsx":
+                return view(*args, **kwargs)
+            loaded = list_filters(schema())
+            try:
+                return export_response(spec, loaded)
+            except Invalid as err:
+                flash(err.message, "error")
+                query = {k: v for k, v in request.args.items() if k != "format"}
+                return redirect(url_for(request.endpoint, **(request.view_args or {}), **query))
+
+        return wrapper
+
+    return decorate
 
 
 def pager_args():
