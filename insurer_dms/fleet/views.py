@@ -1,5 +1,6 @@
 """Fleet pages: trucks, policies, operators, and the policy-system import (operations staff only)."""
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 
 from .. import activity
 from ..auth.access import OPS, require
@@ -27,9 +28,12 @@ def list_trucks():
 @bp.route("/trucks/<int:truck_id>")
 @require(OPS)
 def truck_detail(truck_id):
+    from ..installs.evidence_view import truck_photos
+
     record = truck_overview.overview(truck_id)
     day = service.today()
-    return render_template("fleet/truck_detail.html", day=day, reasons=service.eligibility(record["truck"], day), **record)
+    return render_template("fleet/truck_detail.html", day=day, reasons=service.eligibility(record["truck"], day),
+                           evidence=truck_photos(current_user, truck_id), **record)
 
 
 @bp.route("/policies")

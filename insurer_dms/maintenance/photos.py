@@ -55,6 +55,7 @@ def register(user, ticket_id, key):
     activity.record("create", photo)
     tickets.add_event(ticket, "photo", data={"photo_id": photo.id, "captured_at": photo.captured_at})
     commit_or_conflict(_l("This photo was registered at the same moment by another request."), "key")
+    evidence.ensure_thumbnail(key, data)
     return photo
 
 

@@ -83,11 +83,24 @@ class TicketPhotoSchema(ma.Schema):
     captured_at = fields.DateTime(allow_none=True, metadata={"description": "From EXIF DateTimeOriginal (UTC)."})
     uploaded_at = fields.DateTime()
     url = fields.Method("_url", metadata={"description": "Short-lived download URL."})
+    captured_local = fields.Method("_captured_local", allow_none=True,
+                                   metadata={"description": "The capture time as pages show it (Asia/Shanghai, yyyy-MM-dd HH:mm)."})
+    uploaded_local = fields.Method("_uploaded_local", metadata={"description": "The upload time as pages show it (Asia/Shanghai)."})
 
     def _url(self, photo):
         from .photos import download_url
 
         return download_url(photo)
+
+    def _captured_local(self, photo):
+        from ..installs.evidence_view import local_time
+
+        return local_time(photo.captured_at)
+
+    def _uploaded_local(self, photo):
+        from ..installs.evidence_view import local_time
+
+        return local_time(photo.uploaded_at)
 
 
 class TicketCostSchema(ma.Schema):
