@@ -245,6 +245,30 @@ def test_truck_photos_follow_the_same_rule(app, matrix, contractor, other_contra
     assert len(truck_photos(users[ALPHA_EMAIL], truck)) == 1
 
 
+# ---- ticket photos: the same thumbnails and views, the ticket's access -----------------------------------------
+
+
+def test_ticket_photos_get_thumbnails_and_the_tickets_access(app, store, ops, contractor, other_contractor, reviewer, anon):
+    from tests import ticket_factories as tf
+    from tests.test_tickets_photos import upload as upload_ticket_photo
+
+    with app.app_context():
+        ticket_id = tf.installed_truck_with_ticket("in_progress").id
+    resp = upload_ticket_photo(app, contractor, ticket_id, rotated_jpeg())
+    assert resp.status_code == 201, resp.json
+    with Image.open(io.BytesIO(store.get(resp.json["object_key"] + ".thumb.jpg"))) as thumb:
+        assert thumb.size == (240, 320)
+    assert resp.json["thumbnail_url"] == f"/api/tickets/{ticket_id}/photos/{resp.json['id']}/thumbnail"
+    assert resp.json["captured_local"] == "2024-05-20 09:15"
+    for url in (resp.json["view_url"], resp.json["thumbnail_url"]):
+        seen = {who: client.get(url).status_code for who, client in
+                {"ops": ops, "own": contractor, "other": other_contractor, "reviewer": reviewer, "anon": anon}.items()}
+        expected = 302 if isinstance(store, S3Storage) else 200
+        assert seen == {"ops": expected, "own": expected, "other": 404, "reviewer": 403, "anon": 401}
+    html = aq.session_client(app, OPS_EMAIL).get(f"/tickets/{ticket_id}").get_data(as_text=True)
+    assert f'<img src="{resp.json["thumbnail_url"]}"' in html
+
+
 # ---- the pages ----------------------------------------------------------------------------------------------
 
 
