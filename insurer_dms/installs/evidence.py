@@ -214,8 +214,8 @@ def stored_photo(key):
                                         size=size))
     data = store.get(key)
     if _too_many_pixels(data):
-        _refuse(store, key, "size", _l("A photo may have at most %(max)s pixels; take it at a lower resolution.",
-                                        max=f"{current_app.config['PHOTO_MAX_PIXELS']:,}"))
+        most = "{:,}".format(current_app.config["PHOTO_MAX_PIXELS"])
+        _refuse(store, key, "size", _l("A photo may have at most %(max)s pixels; take it at a lower resolution.", max=most))
     content_type = sniff_type(data)
     if content_type is None:
         _refuse(store, key, "content_type", _l("The uploaded file is not a JPEG or PNG image."))
