@@ -189,6 +189,14 @@ def test_on_s3_the_view_redirects_to_a_short_lived_presigned_url_with_the_same_h
     assert thumb.status_code == 302 and ".thumb.jpg" in thumb.headers["Location"]
 
 
+def test_a_photo_gone_from_storage_is_not_found_not_an_error(app, store, ops, order):
+    photo = upload(app, ops, order.id, "plate", rotated_jpeg()).json
+    store.delete(photo["object_key"])
+    assert ops.get(photo["view_url"]).status_code == 404
+    store.delete(photo["object_key"] + ".thumb.jpg")
+    assert ops.get(photo["thumbnail_url"]).status_code == 404
+
+
 # ---- who sees which photo -----------------------------------------------------------------------------------
 
 

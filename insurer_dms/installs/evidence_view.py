@@ -71,11 +71,10 @@ def photo_response(photo, thumbnail=False):
     A photo whose thumbnail cannot be made is answered in full size: it stays visible, scaled by the page."""
     store = storage()
     key, content_type = photo.object_key, photo.content_type
-    if thumbnail:
-        thumb = ensure_thumbnail(photo.object_key)
-        if thumb is not None:
-            key, content_type = thumb, "image/jpeg"
-    if not store.exists(key):
+    thumb = ensure_thumbnail(photo.object_key) if thumbnail else None
+    if thumb is not None:
+        key, content_type = thumb, "image/jpeg"  # known to be stored: no second look
+    elif not store.exists(key):
         raise NotFound(_l("This photo is no longer in storage."))
     seconds = current_app.config["EVIDENCE_URL_SECONDS"]
     cache = f"private, max-age={seconds}"
