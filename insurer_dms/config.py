@@ -88,6 +88,10 @@ def from_environment():
         "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", 10 * 1024 * 1024)),
         "PHOTO_CONTENT_TYPES": ("image/jpeg", "image/png"),
         "UPLOAD_URL_SECONDS": int(os.environ.get("UPLOAD_URL_SECONDS", 900)),
+        # Viewing evidence: a photo larger than this many pixels is refused at registration (decoding is bounded);
+        # the presigned S3 link a photo or thumbnail view redirects to lives this long.
+        "PHOTO_MAX_PIXELS": int(os.environ.get("PHOTO_MAX_PIXELS", 50_000_000)),
+        "EVIDENCE_URL_SECONDS": int(os.environ.get("EVIDENCE_URL_SECONDS", 300)),
         # Files bounded before they are parsed (imports.Limits): the catalogue, policy, SIM, plan, device,
         # road-check and online-status files; a carrier's XLSX statement; any XLSX part packed tighter than
         # XLSX_MAX_RATIO to 1 (Apache POI's default too) is refused from the zip directory alone.

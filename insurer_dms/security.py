@@ -25,15 +25,16 @@ def upload_origin(store):
 
 
 def content_security_policy():
-    connect = ["'self'"]
+    connect, images = ["'self'"], ["'self'", "data:"]
     origin = upload_origin(current_app.extensions["insurer_dms.storage"])
     if origin:
         connect.append(origin)
+        images.append(origin)  # evidence photos and thumbnails redirect to presigned URLs there
     return "; ".join([
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
+        "img-src " + " ".join(images),
         "connect-src " + " ".join(connect),
         "object-src 'none'",
         "base-uri 'self'",

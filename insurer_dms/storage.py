@@ -85,8 +85,14 @@ class S3Storage:
             "put_object", Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type}, ExpiresIn=expires
         )
 
-    def presigned_get(self, key, expires=900):
-        return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires)
+    def presigned_get(self, key, expires=900, content_type=None, disposition=None, cache_control=None):
+        """A GET URL; the optional response headers are signed into it (S3's response-content-type etc.)."""
+        params = {"Bucket": self.bucket, "Key": key}
+        for name, value in (("ResponseContentType", content_type), ("ResponseContentDisposition", disposition),
+                            ("ResponseCacheControl", cache_control)):
+            if value:
+                params[name] = value
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
 
 def make_storage(config):

@@ -9,6 +9,9 @@ from tests.test_api_contract import example_url, is_exempt, methods, view_handle
 SELF_SERVICE = {"auth_api.Me", "auth_api.Tokens", "auth_api.TokenItem", "auth.login", "auth.logout", "auth.language",
                 "web.index", "web.home", "web.healthz"}
 AUDIT_BLUEPRINTS = {"audits_api", "audits_queries_api", "audits", "audits_reviewer"}
+# Read-only views of installation evidence: a reviewer gets those of a published finding's truck, 404 for the rest
+# (tests/test_evidence_view.py sweeps who sees which).
+REVIEWER_EVIDENCE = {("GET", "installs_evidence_api.PhotoFile"), ("GET", "installs_evidence_api.PhotoThumbnail")}
 # The only writes a reviewer may make: a query, and its closure (API and pages).
 REVIEWER_WRITES = {
     ("POST", "audits_queries_api.FindingQueries"), ("POST", "audits_queries_api.QueryClose"),
@@ -48,6 +51,9 @@ def test_every_api_endpoint_outside_the_audits_answers_403_to_a_reviewer(app, re
     wrong, swept = [], 0
     for method, rule in routes(app, api=True):
         if blueprint(rule) in AUDIT_BLUEPRINTS or rule.endpoint in SELF_SERVICE or is_public(app, rule, method):
+            continue
+        if (method, rule.endpoint) in REVIEWER_EVIDENCE:
+            assert reviewer.open(method, example_url(rule)).status_code == 404  # no published finding here
             continue
         swept += 1
         resp = reviewer.open(method, example_url(rule))

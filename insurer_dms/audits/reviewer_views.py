@@ -78,9 +78,12 @@ def report(audit_id):
 
 
 def _finding_page(audit_id, finding_id, status=200, question=""):
+    from ..installs.evidence_view import truck_photos
+
     finding = service.get_finding_for(current_user, audit_id, finding_id)
     return render_template("audits/reviewer_finding.html", finding=finding, audit=finding.audit,
-                           refusal=queries.raise_refusal(finding), question=question), status
+                           refusal=queries.raise_refusal(finding), question=question,
+                           evidence=truck_photos(current_user, finding.truck_id)), status
 
 
 @bp.route("/review/audits/<int:audit_id>/findings/<int:finding_id>")

@@ -77,6 +77,14 @@ def get_finding_for(user, audit_id, finding_id):
     return finding
 
 
+def truck_in_published_finding(truck_id):
+    """True when the truck is in a finding of a published run: the one case a reviewer may see its evidence photos."""
+    return db.session.scalar(
+        select(AuditFinding.id).join(AuditRun, AuditRun.id == AuditFinding.audit_id)
+        .where(AuditFinding.truck_id == truck_id, AuditRun.status == "published").limit(1)
+    ) is not None
+
+
 def versions_of(audit):
     """Every run of the same scope (period and counties), version 1 first."""
     return db.session.scalars(select(AuditRun).where(AuditRun.scope == audit.scope).order_by(AuditRun.version)).all()

@@ -1,5 +1,6 @@
 """Fleet pages: trucks, policies, operators, and the policy-system import (operations staff only)."""
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 
 from .. import activity
 from ..auth.access import OPS, require
@@ -30,12 +31,14 @@ def list_trucks():
 @require(OPS)
 def truck_detail(truck_id):
     from ..installs.due import truck_due
+    from ..installs.evidence_view import truck_photos
 
     record = truck_overview.overview(truck_id)
     day = service.today()
     installed = any(i.removed_at is None for i in record["installations"])
     return render_template("fleet/truck_detail.html", day=day, reasons=service.eligibility(record["truck"], day),
-                           due=truck_due(record["truck"], installed, day), **record)
+                           due=truck_due(record["truck"], installed, day), evidence=truck_photos(current_user, truck_id),
+                           **record)
 
 
 @bp.route("/policies")

@@ -36,6 +36,8 @@ EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 SIGNATURES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL = 36867, 36881
+THUMB_SUFFIX = ".thumb.jpg"  # a photo's thumbnail is stored beside it, under <original key>.thumb.jpg
+THUMB_SIDE = 320  # pixels on the thumbnail's long side
 NO_TIME_NOTE = "Photos without an EXIF capture time"
 OTHER_DAY_NOTE = "Photos taken on another day than the install"
 
@@ -141,6 +143,59 @@ def exif_captured_at(data):
     return local.replace(tzinfo=tz).astimezone(dt.timezone.utc)
 
 
+def _too_many_pixels(data):
+    """True when the image declares more than PHOTO_MAX_PIXELS (read from its header; nothing is decoded)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Image.DecompressionBombError:
+        return True
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return False  # not an image at all: sniff_type refuses it
+    return width * height > current_app.config["PHOTO_MAX_PIXELS"]
+
+
+def thumbnail_key(key):
+    return key + THUMB_SUFFIX
+
+
+def ensure_thumbnail(key, data=None):
+    """The key of the thumbnail of the photo under ``key``, made once and stored beside it: a JPEG at most THUMB_SIDE
+    pixels on its long side, EXIF orientation applied. Idempotent (an existing thumbnail is kept); ``data`` saves
+    reading the original again. None when it cannot be made: the photo itself is never touched by a failure."""
+    from PIL import Image, ImageOps
+
+    store = storage()
+    thumb = thumbnail_key(key)
+    try:
+        if store.exists(thumb):
+            return thumb
+        if data is None:
+            if not store.exists(key):
+                return None
+            data = store.get(key)
+        if _too_many_pixels(data):
+            return None  # decoding stays bounded even for a photo registered before the limit
+        with Image.open(io.BytesIO(data)) as original:
+            original.draft("RGB", (THUMB_SIDE, THUMB_SIDE))  # JPEG: decode at a reduced scale, fast and small
+            image = ImageOps.exif_transpose(original)
+            image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                image = image.convert("RGBA")
+                flat = Image.new("RGB", image.size, (255, 255, 255))
+                flat.paste(image, mask=image.getchannel("A"))
+                image = flat
+            out = io.BytesIO()
+            image.convert("RGB").save(out, format="JPEG", quality=80, optimize=True)
+        store.put(thumb, out.getvalue(), "image/jpeg")
+    except Exception:  # any decoder or storage failure: the photo stays evidence, the view falls back to it
+        current_app.logger.warning("no thumbnail for %s", key, exc_info=True)
+        return None
+    return thumb
+
+
 def _refuse(store, key, field, message):
     store.delete(key)  # a refused object must not linger as if it were evidence
     raise invalid(field, message)
@@ -152,10 +207,15 @@ def stored_photo(key):
     size = store.size(key)
     if size is None:
         raise invalid("key", _l("No uploaded photo was found under this key; upload it first."))
+    if key.endswith(THUMB_SUFFIX):
+        raise invalid("key", _l("This key was not issued for this order and photo kind; ask for a new upload URL."))
     if size == 0 or size > _max_bytes():
         _refuse(store, key, "size", _l("A photo must be between 1 byte and %(max)s bytes (it was %(size)s).", max=_max_bytes(),
                                         size=size))
     data = store.get(key)
+    if _too_many_pixels(data):
+        most = "{:,}".format(current_app.config["PHOTO_MAX_PIXELS"])
+        _refuse(store, key, "size", _l("A photo may have at most %(max)s pixels; take it at a lower resolution.", max=most))
     content_type = sniff_type(data)
     if content_type is None:
         _refuse(store, key, "content_type", _l("The uploaded file is not a JPEG or PNG image."))
@@ -193,6 +253,8 @@ def register_photo(user, order_id, kind, key):
         raise Conflict(_l("Another upload of this photo was registered at the same moment; try again."))
     if old_key:
         storage().delete(old_key)  # after the commit: the replaced photo is no longer evidence
+        storage().delete(thumbnail_key(old_key))
+    ensure_thumbnail(key, data)
     return photo
 
 

@@ -1,13 +1,13 @@
 """REST API for work-order evidence photos: presigned upload, registration, listing; the local upload target."""
 import marshmallow as ma
-from flask import Response
+from flask import Response, url_for
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from .. import fields
-from ..auth.access import CONTRACTOR, OPS, public, require
-from . import evidence, uploads
+from ..auth.access import CONTRACTOR, OPS, REVIEWER, public, require
+from . import evidence, evidence_view, uploads
 from .models import PHOTO_KINDS
 
 blp = Blueprint("installs_evidence_api", __name__, url_prefix="/api", description="Evidence photos of work orders: presigned uploads and their registration")
@@ -45,9 +45,26 @@ class EvidencePhotoSchema(ma.Schema):
     other_day = fields.Boolean()
     uploaded_at = fields.DateTime()
     url = fields.Method("_url", metadata={"description": "Short-lived download URL."})
+    view_url = fields.Method("_view_url", metadata={"description": "The full-size photo through the app (access checked on each view)."})
+    thumbnail_url = fields.Method("_thumbnail_url", metadata={"description": "Its thumbnail (JPEG, 320 px long side), likewise."})
+    captured_local = fields.Method("_captured_local", allow_none=True,
+                                   metadata={"description": "The capture time as pages show it (Asia/Shanghai, yyyy-MM-dd HH:mm)."})
+    uploaded_local = fields.Method("_uploaded_local", metadata={"description": "The upload time as pages show it (Asia/Shanghai)."})
 
     def _url(self, photo):
         return evidence.download_url(photo)
+
+    def _view_url(self, photo):
+        return url_for("installs_evidence_api.PhotoFile", order_id=photo.work_order_id, photo_id=photo.id)
+
+    def _thumbnail_url(self, photo):
+        return url_for("installs_evidence_api.PhotoThumbnail", order_id=photo.work_order_id, photo_id=photo.id)
+
+    def _captured_local(self, photo):
+        return evidence_view.local_time(photo.captured_at)
+
+    def _uploaded_local(self, photo):
+        return evidence_view.local_time(photo.uploaded_at)
 
 
 class EvidencePhotoListSchema(ma.Schema):
@@ -91,6 +108,28 @@ class Photos(MethodView):
     def post(self, data, order_id):
         """Register an uploaded photo: the object must exist, be a real JPEG/PNG within the size limit."""
         return evidence.register_photo(current_user, order_id, data["kind"], data["key"])
+
+
+@blp.route("/work-orders/<int:order_id>/photos/<int:photo_id>")
+class PhotoFile(MethodView):
+    @require(OPS, CONTRACTOR, REVIEWER)
+    @blp.doc(responses={"200": {"description": "The photo, inline (local storage).", "content": {"image/jpeg": IMAGE_BODY, "image/png": IMAGE_BODY}},
+                        "302": {"description": "To a short-lived presigned URL of the photo (S3)."}})
+    @blp.alt_response(404, description="No such photo, or not one the caller may see.")
+    def get(self, order_id, photo_id):
+        """View one evidence photo full size: ops any order, a contractor its company's, a reviewer a published finding's truck."""
+        return evidence_view.photo_response(evidence_view.photo_for_viewing(current_user, order_id, photo_id))
+
+
+@blp.route("/work-orders/<int:order_id>/photos/<int:photo_id>/thumbnail")
+class PhotoThumbnail(MethodView):
+    @require(OPS, CONTRACTOR, REVIEWER)
+    @blp.doc(responses={"200": {"description": "The thumbnail, JPEG (local storage).", "content": {"image/jpeg": IMAGE_BODY}},
+                        "302": {"description": "To a short-lived presigned URL of the thumbnail (S3)."}})
+    @blp.alt_response(404, description="No such photo, or not one the caller may see.")
+    def get(self, order_id, photo_id):
+        """The photo's thumbnail (made once, stored beside it, EXIF orientation applied); the same access as the photo."""
+        return evidence_view.photo_response(evidence_view.photo_for_viewing(current_user, order_id, photo_id), thumbnail=True)
 
 
 @blp.route("/uploads/<token>")

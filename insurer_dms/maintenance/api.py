@@ -4,7 +4,8 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from ..auth.access import CONTRACTOR, OPS, require
-from ..installs.evidence_api import PhotoPresignSchema
+from ..installs import evidence_view
+from ..installs.evidence_api import IMAGE_BODY, PhotoPresignSchema
 from ..list_exports import page_or_xlsx, xlsx_doc
 from ..paging import page_schema
 from . import photos, service
@@ -180,3 +181,25 @@ class Photos(MethodView):
     def post(self, data, ticket_id):
         """Register an uploaded photo: the object must exist and be a real JPEG/PNG within the size limit."""
         return photos.register(current_user, ticket_id, data["key"])
+
+
+@blp.route("/tickets/<int:ticket_id>/photos/<int:photo_id>")
+class PhotoFile(MethodView):
+    @require(OPS, CONTRACTOR)
+    @blp.doc(responses={"200": {"description": "The photo, inline (local storage).", "content": {"image/jpeg": IMAGE_BODY, "image/png": IMAGE_BODY}},
+                        "302": {"description": "To a short-lived presigned URL of the photo (S3)."}})
+    @blp.alt_response(404, description="No such photo, or another company's ticket.")
+    def get(self, ticket_id, photo_id):
+        """View one ticket photo full size (the ticket's access: ops any, a contractor its company's)."""
+        return evidence_view.photo_response(photos.photo_for(current_user, ticket_id, photo_id))
+
+
+@blp.route("/tickets/<int:ticket_id>/photos/<int:photo_id>/thumbnail")
+class PhotoThumbnail(MethodView):
+    @require(OPS, CONTRACTOR)
+    @blp.doc(responses={"200": {"description": "The thumbnail, JPEG (local storage).", "content": {"image/jpeg": IMAGE_BODY}},
+                        "302": {"description": "To a short-lived presigned URL of the thumbnail (S3)."}})
+    @blp.alt_response(404, description="No such photo, or another company's ticket.")
+    def get(self, ticket_id, photo_id):
+        """The ticket photo's thumbnail (made once, stored beside it, EXIF orientation applied)."""
+        return evidence_view.photo_response(photos.photo_for(current_user, ticket_id, photo_id), thumbnail=True)

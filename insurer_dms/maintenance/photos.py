@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import activity
-from ..errors import Conflict, Invalid, invalid
+from ..errors import Conflict, Invalid, NotFound, invalid
 from ..extensions import db
 from ..installs import evidence
 from ..labels import named
@@ -55,7 +55,17 @@ def register(user, ticket_id, key):
     activity.record("create", photo)
     tickets.add_event(ticket, "photo", data={"photo_id": photo.id, "captured_at": photo.captured_at})
     commit_or_conflict(_l("This photo was registered at the same moment by another request."), "key")
+    evidence.ensure_thumbnail(key, data)
     return photo
+
+
+def photo_for(user, ticket_id, photo_id):
+    """One photo of a ticket ``user`` may see (another company's ticket: not found, as for the ticket itself)."""
+    ticket = service.get_ticket_for(user, ticket_id)
+    for photo in ticket.photos:
+        if photo.id == photo_id:
+            return photo
+    raise NotFound(_l("No photo %(id)s on this ticket.", id=photo_id))
 
 
 def download_url(photo):

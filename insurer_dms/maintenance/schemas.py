@@ -1,5 +1,6 @@
 """Marshmallow schemas for maintenance tickets: validation, output and OpenAPI."""
 import marshmallow as ma
+from flask import url_for
 
 from .. import fields
 from ..inventory.schemas import Stripped
@@ -83,11 +84,32 @@ class TicketPhotoSchema(ma.Schema):
     captured_at = fields.DateTime(allow_none=True, metadata={"description": "From EXIF DateTimeOriginal (UTC)."})
     uploaded_at = fields.DateTime()
     url = fields.Method("_url", metadata={"description": "Short-lived download URL."})
+    view_url = fields.Method("_view_url", metadata={"description": "The full-size photo through the app (access checked on each view)."})
+    thumbnail_url = fields.Method("_thumbnail_url", metadata={"description": "Its thumbnail (JPEG, 320 px long side), likewise."})
+    captured_local = fields.Method("_captured_local", allow_none=True,
+                                   metadata={"description": "The capture time as pages show it (Asia/Shanghai, yyyy-MM-dd HH:mm)."})
+    uploaded_local = fields.Method("_uploaded_local", metadata={"description": "The upload time as pages show it (Asia/Shanghai)."})
 
     def _url(self, photo):
         from .photos import download_url
 
         return download_url(photo)
+
+    def _view_url(self, photo):
+        return url_for("maintenance_api.PhotoFile", ticket_id=photo.ticket_id, photo_id=photo.id)
+
+    def _thumbnail_url(self, photo):
+        return url_for("maintenance_api.PhotoThumbnail", ticket_id=photo.ticket_id, photo_id=photo.id)
+
+    def _captured_local(self, photo):
+        from ..installs.evidence_view import local_time
+
+        return local_time(photo.captured_at)
+
+    def _uploaded_local(self, photo):
+        from ..installs.evidence_view import local_time
+
+        return local_time(photo.uploaded_at)
 
 
 class TicketCostSchema(ma.Schema):

@@ -106,7 +106,7 @@ def _detail(ticket_id, errors=None, form=None, status=200):
     template = "maintenance/my_ticket.html" if _is_contractor() else "maintenance/ticket.html"
     return render_template(template, ticket=ticket, times=service.time_in_state(ticket), companies=service.companies(),
                            actions=service.available_actions(current_user, ticket),
-                           errors=errors or {}, form=form or {}, photo_url=photos.download_url,
+                           errors=errors or {}, form=form or {},
                            can_photograph=ticket.state in photos.PHOTO_STATES,
                            max_bytes=current_app.config["PHOTO_MAX_BYTES"]), status
 

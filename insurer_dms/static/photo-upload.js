@@ -67,10 +67,29 @@
     status.dataset.done = state === "ok" ? "yes" : "no";
   }
 
-  function takenText(photo) {
-    if (!photo.captured_at) return msg.msgNoTime;
-    var d = new Date(photo.captured_at);
-    return msg.msgTaken + " " + d.toLocaleString();
+  // Times come formatted by the server (Asia/Shanghai), so they read the same now and after a reload.
+  function doneText(photo) {
+    var text = msg.msgDone + (photo.uploaded_local ? " " + photo.uploaded_local : "");
+    return text + " · " + (photo.captured_local ? msg.msgTaken + " " + photo.captured_local : msg.msgNoTime);
+  }
+
+  // The thumbnail, linking to the full-size photo, from the registration's answer (no reload).
+  function showThumbnail(kind, photo) {
+    var slot = document.getElementById("photo-thumb-" + kind);
+    if (!slot || !photo.thumbnail_url) return;
+    var link = document.createElement("a");
+    link.href = photo.view_url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.className = "evidence-link";
+    link.id = "evidence-link-" + photo.id;
+    var img = document.createElement("img");
+    img.src = photo.thumbnail_url;
+    img.alt = "";
+    img.className = "evidence-thumb";
+    img.id = "evidence-thumb-" + photo.id;
+    link.appendChild(img);
+    slot.replaceChildren(link);
   }
 
   function upload(input) {
@@ -92,7 +111,8 @@
       })
       .then(function (photo) {
         progress.value = 100;
-        show(kind, msg.msgDone + " · " + takenText(photo), "ok");
+        show(kind, doneText(photo), "ok");
+        showThumbnail(kind, photo);
       })
       .catch(function (err) {
         progress.hidden = true;
