@@ -50,9 +50,10 @@ def content_disposition(filename, disposition="attachment"):
     return f"{disposition}; filename=\"{ascii_fallback(name)}\"; filename*=UTF-8''{quote(name, safe=ATTR_CHARS)}"
 
 
-def file_response(data, filename, mimetype, headers=None):
-    """A download of ``data`` named ``filename``; ``headers`` are added as they are."""
-    headers = {"Content-Disposition": content_disposition(filename), **(headers or {})}
+def file_response(data, filename, mimetype, headers=None, disposition="attachment"):
+    """A download of ``data`` named ``filename`` (``disposition="inline"``: shown in the browser); ``headers`` are
+    added as they are."""
+    headers = {"Content-Disposition": content_disposition(filename, disposition), **(headers or {})}
     return Response(data, mimetype=mimetype, headers=headers)
 
 

@@ -5,13 +5,14 @@ installation evidence of trucks that appear in a finding of a published audit (4
 included). What: the photo through the app (local folder store) or a redirect to a presigned S3 URL living
 EVIDENCE_URL_SECONDS; either way shown inline, with its own Content-Type, never sniffed, cached privately.
 """
-from flask import Response, current_app, redirect
+from flask import current_app, redirect
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from .. import times
 from ..auth.models import Role
+from ..downloads import content_disposition, file_response
 from ..errors import NotFound
 from ..extensions import db
 from ..storage import S3Storage, storage
@@ -76,11 +77,11 @@ def photo_response(photo, thumbnail=False):
         raise NotFound(_l("This photo is no longer in storage."))
     seconds = current_app.config["EVIDENCE_URL_SECONDS"]
     cache = f"private, max-age={seconds}"
-    disposition = f'inline; filename="{key.rsplit("/", 1)[-1]}"'  # keys are ours: kind, hex, extension
+    name = key.rsplit("/", 1)[-1]  # keys are ours: kind, hex, extension
     if isinstance(store, S3Storage):
-        url = store.presigned_get(key, expires=seconds, content_type=content_type, disposition=disposition, cache_control=cache)
+        url = store.presigned_get(key, expires=seconds, content_type=content_type, disposition=content_disposition(name, "inline"), cache_control=cache)
         response = redirect(url, 302)
         response.headers["Cache-Control"] = "private, no-store"  # the access check runs again on every view
         return response
-    return Response(store.get(key), mimetype=content_type, headers={
-        "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff", "Cache-Control": cache})
+    return file_response(store.get(key), name, content_type, disposition="inline",
+                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": cache})
