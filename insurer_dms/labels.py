@@ -313,11 +313,6 @@ def named_list(kind, values):
 # ---- for list exports (list_exports.py): code columns shown as their labels
 
 
-def vehicle_type_labels():
-    return {"semi_trailer_tractor": _("Semi-trailer tractor"), "goods_vehicle": _("Goods vehicle"),
-            "special_purpose": _("Special-purpose vehicle"), "trailer": _("Trailer"), "other": _("Other")}
-
-
 def yes_no_labels():
     return {True: _("Yes"), False: _("No")}
 

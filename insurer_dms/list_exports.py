@@ -53,7 +53,9 @@ def export_response(spec, args):
     day = dt.datetime.now(LOCAL_TZ).date().isoformat()
     with export_language(args.get("lang")):
         title = str(spec.filename)
-        labels = [column.labels() if column.labels else None for column in spec.columns]
+        # code columns as their labels, or in English as the codes themselves (the API's words), as labels.cell does
+        english = args.get("lang") == "en"
+        labels = [column.labels() if column.labels and not english else None for column in spec.columns]
         header = Heading([str(column.header) for column in spec.columns])
         rows = db.session.scalars(stmt.execution_options(yield_per=500))
         sheet = Sheet(title=title, rows=_rows(header, spec.columns, labels, rows), freeze="A2")

@@ -103,7 +103,14 @@ def money(text):
 
 
 def shown(kind, value):
-    return labels.label(kind, value)
+    return labels.cell(kind, value)  # the label, or in English the code itself
+
+
+def yes_no(value):
+    """A yes/no column: 是/否, or in English the boolean itself."""
+    from flask_babel import get_locale
+
+    return value if get_locale().language == "en" else labels.yes_no_labels()[value]
 
 
 CASES = {
@@ -119,8 +126,8 @@ CASES = {
     "trucks": dict(
         scene=fleet_scene, url="/api/trucks", page="/trucks", query="heavy=true&sort=-plate",
         headers=["Plate", "VIN", "Vehicle type", "Total mass (kg)", "Heavy", "County", "Operator"],
-        row=lambda t: [t["plate"], t["vin"], labels.vehicle_type_labels()[t["vehicle_type"]], t["total_mass_kg"],
-                       labels.yes_no_labels()[t["is_heavy"]], shown("county", t["county_code"]), t["operator"]["name"]]),
+        row=lambda t: [t["plate"], t["vin"], shown("vehicle_type", t["vehicle_type"]), t["total_mass_kg"],
+                       yes_no(t["is_heavy"]), shown("county", t["county_code"]), t["operator"]["name"]]),
     "policies": dict(
         scene=fleet_scene, url="/api/policies", page="/policies", query="kind=commercial&sort=plate",
         headers=["Number", "Plate", "Kind", "Start date", "End date", "Premium (CNY)", "Benchmark (CNY)"],
@@ -151,7 +158,7 @@ CASES = {
         headers=["Number", "Plate", "County", "Order kind", "State", "Company", "Appointment", "Created on", "Needs review"],
         row=lambda o: [o["number"], o["truck"]["plate"], shown("county", o["truck"]["county_code"]),
                        shown("order_kind", o["kind"]), shown("order_state", o["state"]), (o["company"] or {}).get("name"),
-                       moment(o["appointment_at"]), moment(o["created_at"]), labels.yes_no_labels()[o["needs_review"]]]),
+                       moment(o["appointment_at"]), moment(o["created_at"]), yes_no(o["needs_review"])]),
     "tickets": dict(
         scene=tickets_scene, url="/api/tickets", page="/tickets", query="state=active&sort=-opened_at",
         headers=["Number", "Plate", "Category", "Priority", "State", "SLA due", "SLA", "Company", "Opened"],
