@@ -147,7 +147,7 @@ def test_the_progress_export_is_headed_in_chinese_and_in_english_on_request(ops,
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     counties, contractors = resp.data.decode("utf-8-sig").split("\r\n\r\n")
     rows = list(csv.reader(io.StringIO(counties)))
-    assert rows[0] == ["区县代码", "区县", "在保重型货车", "未完成工单", "已安装", "已接入", "已安装 %", "已接入 %",
+    assert rows[0] == ["区县代码", "区县", "在保重型货车", "未完成的安装工单", "已安装", "已接入", "已安装 %", "已接入 %",
                        "已到期", "逾期", "最久逾期（天）"]
     assert rows[-1][1] == "合计" and rows[-1][9] == "6"  # today: every truck but t4 is overdue
     assert next(r for r in rows if r[0] == "445122")[1] != "Raoping"  # the county's Chinese name
