@@ -52,6 +52,7 @@ CODES = {
     "carrier": "carrier", "county_code": "county", "counties": "county", "priority": "ticket_priority",
     "resolution": "ticket_resolution", "sla_state": "sla_state", "source": "ticket_source", "role": "role",
     "vehicle_type": "vehicle_type", "plate_colour": "plate_colour", "category_code": "ledger_category",
+    "reason": {"work_order": "removal_reason"},
 }
 
 

@@ -290,3 +290,11 @@ def test_one_formatter_for_every_time_a_page_shows():
     assert local_date(MOMENT) == "2026-12-08" and local_date(dt.date(2026, 12, 7)) == "2026-12-07"
     assert local_time(dt.date(2026, 12, 7)) == "2026-12-07"  # a date stays a date
     assert local_time(None) == local_date(None) == ""
+
+
+def test_a_removal_orders_reason_reads_as_its_label_in_the_history(app, ctx):
+    entry = Activity(id=1, at=MOMENT, actor="job:jobs.x.y", action="update", entity_type="work_order", entity_id="1",
+                     before={"reason": "policy_lapsed"}, after={"reason": "truck_sold"})
+    with app.test_request_context(headers=ZH):
+        [shown] = change_log([entry])
+    assert shown.lines == ["原因：保单失效 → 车辆已出售"]

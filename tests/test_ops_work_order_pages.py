@@ -225,3 +225,12 @@ def test_ops_opens_the_progress_chart_in_the_browser(app, login_as, live_server)
     box = chart.bounding_box()
     assert box["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_removal_order_names_its_reason_in_words(ops, ctx):
+    installed = f.installed_order()
+    order_id = f.open_order(truck=installed.truck, kind="removal", reason="truck_sold").id
+    chinese = html(ops.get(f"/work-orders/{order_id}", headers={"Accept-Language": "zh-CN"}))
+    english = html(ops.get(f"/work-orders/{order_id}", headers={"Accept-Language": "en"}))
+    assert "车辆已出售" in chinese and "truck_sold" not in chinese
+    assert "Truck sold" in english
