@@ -22,7 +22,7 @@ from tests.factories import make_devices, make_entry, make_po
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CJK = re.compile(r"[\u4e00-\u9fff]")
-CODES = ("IMEI", "VIN", "ICCID")  # headers that are the code itself, as on the page
+CODES = ("IMEI", "VIN", "ICCID", "ADAS", "DSM", "BSD")  # headers that are the code itself, as on the page
 
 
 # ---- what each list holds (built for its own test) --------------------------------------------------------------
@@ -82,6 +82,13 @@ def tickets_scene():
     tf.installed_truck_with_ticket("in_progress", tf.ALPHA, category="camera_fault")
     tf.installed_truck_with_ticket("assigned", tf.BETA)
     tf.advance(tf.installed_truck_with_ticket("open", tf.ALPHA), "cancelled")
+
+
+def catalogue_scene():
+    for n in range(3):
+        make_entry(lot=str(n + 1), bid_unit_price=Decimal(f"{2380 + n * 10}.00"), bsd=bool(n % 2),
+                   device_type="split" if n == 2 else "all_in_one")
+    make_entry(manufacturer="Jimi", withdrawn_on=dt.date(2022, 6, 1))
 
 
 # ---- how a JSON row reads as a row of the file ------------------------------------------------------------------
@@ -165,6 +172,13 @@ CASES = {
         row=lambda t: [t["number"], t["truck"]["plate"], shown("ticket_category", t["category"]),
                        shown("ticket_priority", t["priority"]), shown("ticket_state", t["state"]), moment(t["sla_due_at"]),
                        shown("sla_state", t["sla_state"]), (t["company"] or {}).get("name"), moment(t["opened_at"])]),
+    "catalogue": dict(
+        scene=catalogue_scene, url="/api/catalogue", page="/catalogue", query="manufacturer=Streamax&sort=-bid_unit_price",
+        headers=["Tender batch", "Lot", "Manufacturer", "Model", "Type", "ADAS", "DSM", "BSD", "Channels",
+                 "Bid unit price (CNY)", "Valid from", "Valid to", "Withdrawn on"],
+        row=lambda e: [e["tender_batch"], e["lot"], e["manufacturer"], e["model_code"], shown("device_type", e["device_type"]),
+                       yes_no(e["adas"]), yes_no(e["dsm"]), yes_no(e["bsd"]), e["video_channels"],
+                       money(e["bid_unit_price"]), day(e["valid_from"]), day(e["valid_to"]), day(e["withdrawn_on"])]),
 }
 
 
@@ -190,7 +204,8 @@ def sheet_rows(resp):
 def normalised(rows, case):
     """The file's cells as the expected rows hold them: a date column's cells as dates, times to the second."""
     date_columns = {i for i, h in enumerate(case["headers"]) if h in (
-        "Received on", "Order date", "Start date", "End date", "Activated on", "Deactivated on", "Valid from", "Valid to")}
+        "Received on", "Order date", "Start date", "End date", "Activated on", "Deactivated on", "Valid from", "Valid to",
+        "Withdrawn on")}
     out = []
     for row in rows:
         cells = []
@@ -300,7 +315,8 @@ def test_a_contractor_exports_only_its_companys_rows(contractor, ctx):
 
 
 @pytest.mark.parametrize("url", ["/api/work-orders?format=xlsx", "/api/tickets?format=xlsx", "/api/devices?format=xlsx",
-                                 "/api/trucks?format=xlsx", "/work-orders?format=xlsx", "/tickets?format=xlsx"])
+                                 "/api/trucks?format=xlsx", "/work-orders?format=xlsx", "/tickets?format=xlsx",
+                                 "/api/catalogue?format=xlsx", "/catalogue?format=xlsx"])
 def test_a_reviewer_gets_no_export(reviewer, ctx, url):
     resp = reviewer.get(url)
     assert resp.status_code == 403 and resp.mimetype != XLSX
@@ -325,7 +341,7 @@ def test_money_is_a_number_with_two_decimals_and_dates_are_date_cells(ops, ctx):
 def test_openapi_documents_the_xlsx_answer_and_the_sort(ops):
     spec = ops.get("/api/openapi.json").json
     for path in ("/api/devices", "/api/trucks", "/api/policies", "/api/sims", "/api/work-orders", "/api/tickets",
-                 "/api/operators", "/api/purchase-orders", "/api/data-plans", "/api/statements"):
+                 "/api/operators", "/api/purchase-orders", "/api/data-plans", "/api/statements", "/api/catalogue"):
         get = spec["paths"][path]["get"]
         assert set(get["responses"]["200"]["content"]) == {"application/json", XLSX}, path
         params = {p["name"]: p for p in get["parameters"]}
