@@ -91,6 +91,16 @@ def catalogue_scene():
     make_entry(manufacturer="Jimi", withdrawn_on=dt.date(2022, 6, 1))
 
 
+def road_checks_scene():
+    from insurer_dms.extensions import db
+    from insurer_dms.maintenance.models import RoadCheckImport
+
+    for n in range(4):
+        db.session.add(RoadCheckImport(filename=f"路检路查-{n}.csv", sha256=f"{n:064d}", rows=5 + n, tickets=n, work_orders=1,
+                                       recorded=n % 2, unknown_plates=3 - n))
+    db.session.commit()
+
+
 # ---- how a JSON row reads as a row of the file ------------------------------------------------------------------
 
 
@@ -179,6 +189,11 @@ CASES = {
         row=lambda e: [e["tender_batch"], e["lot"], e["manufacturer"], e["model_code"], shown("device_type", e["device_type"]),
                        yes_no(e["adas"]), yes_no(e["dsm"]), yes_no(e["bsd"]), e["video_channels"],
                        money(e["bid_unit_price"]), day(e["valid_from"]), day(e["valid_to"]), day(e["withdrawn_on"])]),
+    "road_checks": dict(
+        scene=road_checks_scene, url="/api/road-checks", page="/road-checks", query="sort=-unknown_plates",
+        headers=["File", "Uploaded", "Rows", "Tickets", "Work orders", "Recorded", "Unknown plates"],
+        row=lambda i: [i["filename"], moment(i["created_at"]), i["rows"], i["tickets"], i["work_orders"], i["recorded"],
+                       i["unknown_plates"]]),
 }
 
 
@@ -316,7 +331,8 @@ def test_a_contractor_exports_only_its_companys_rows(contractor, ctx):
 
 @pytest.mark.parametrize("url", ["/api/work-orders?format=xlsx", "/api/tickets?format=xlsx", "/api/devices?format=xlsx",
                                  "/api/trucks?format=xlsx", "/work-orders?format=xlsx", "/tickets?format=xlsx",
-                                 "/api/catalogue?format=xlsx", "/catalogue?format=xlsx"])
+                                 "/api/catalogue?format=xlsx", "/catalogue?format=xlsx", "/api/road-checks?format=xlsx",
+                                 "/road-checks?format=xlsx"])
 def test_a_reviewer_gets_no_export(reviewer, ctx, url):
     resp = reviewer.get(url)
     assert resp.status_code == 403 and resp.mimetype != XLSX
@@ -341,7 +357,8 @@ def test_money_is_a_number_with_two_decimals_and_dates_are_date_cells(ops, ctx):
 def test_openapi_documents_the_xlsx_answer_and_the_sort(ops):
     spec = ops.get("/api/openapi.json").json
     for path in ("/api/devices", "/api/trucks", "/api/policies", "/api/sims", "/api/work-orders", "/api/tickets",
-                 "/api/operators", "/api/purchase-orders", "/api/data-plans", "/api/statements", "/api/catalogue"):
+                 "/api/operators", "/api/purchase-orders", "/api/data-plans", "/api/statements", "/api/catalogue",
+                 "/api/road-checks"):
         get = spec["paths"][path]["get"]
         assert set(get["responses"]["200"]["content"]) == {"application/json", XLSX}, path
         params = {p["name"]: p for p in get["parameters"]}
