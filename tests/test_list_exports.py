@@ -101,6 +101,18 @@ def road_checks_scene():
     db.session.commit()
 
 
+def online_status_scene():
+    from insurer_dms.extensions import db
+    from insurer_dms.installs.models import OnlineStatusImport
+
+    for n in range(3):
+        db.session.add(OnlineStatusImport(filename=f"platform-{n}.csv", object_key=f"online-status/{n}.csv", sha256=f"{n:064d}",
+                                          status="done", rows=10 + n, matched=8 - n, connected=n,
+                                          unmatched=[{"row": r, "value": "粤U00000", "reason": "no_device"} for r in range(n)]))
+    db.session.add(OnlineStatusImport(filename="platform-9.csv", object_key="online-status/9.csv", sha256="9" * 64))
+    db.session.commit()
+
+
 # ---- how a JSON row reads as a row of the file ------------------------------------------------------------------
 
 
@@ -194,6 +206,11 @@ CASES = {
         headers=["File", "Uploaded", "Rows", "Tickets", "Work orders", "Recorded", "Unknown plates"],
         row=lambda i: [i["filename"], moment(i["created_at"]), i["rows"], i["tickets"], i["work_orders"], i["recorded"],
                        i["unknown_plates"]]),
+    "online_status": dict(
+        scene=online_status_scene, url="/api/online-status/imports", page="/online-status", query="sort=-matched",
+        headers=["File", "Uploaded", "Status", "Rows", "Matched", "Connected", "Unmatched"],
+        row=lambda i: [i["filename"], moment(i["created_at"]), shown("import_status", i["status"]), i["rows"], i["matched"],
+                       i["connected"], len(i["unmatched"] or []) if i["status"] == "done" else None]),
 }
 
 
@@ -332,7 +349,8 @@ def test_a_contractor_exports_only_its_companys_rows(contractor, ctx):
 @pytest.mark.parametrize("url", ["/api/work-orders?format=xlsx", "/api/tickets?format=xlsx", "/api/devices?format=xlsx",
                                  "/api/trucks?format=xlsx", "/work-orders?format=xlsx", "/tickets?format=xlsx",
                                  "/api/catalogue?format=xlsx", "/catalogue?format=xlsx", "/api/road-checks?format=xlsx",
-                                 "/road-checks?format=xlsx"])
+                                 "/road-checks?format=xlsx", "/api/online-status/imports?format=xlsx",
+                                 "/online-status?format=xlsx"])
 def test_a_reviewer_gets_no_export(reviewer, ctx, url):
     resp = reviewer.get(url)
     assert resp.status_code == 403 and resp.mimetype != XLSX
@@ -358,7 +376,7 @@ def test_openapi_documents_the_xlsx_answer_and_the_sort(ops):
     spec = ops.get("/api/openapi.json").json
     for path in ("/api/devices", "/api/trucks", "/api/policies", "/api/sims", "/api/work-orders", "/api/tickets",
                  "/api/operators", "/api/purchase-orders", "/api/data-plans", "/api/statements", "/api/catalogue",
-                 "/api/road-checks"):
+                 "/api/road-checks", "/api/online-status/imports"):
         get = spec["paths"][path]["get"]
         assert set(get["responses"]["200"]["content"]) == {"application/json", XLSX}, path
         params = {p["name"]: p for p in get["parameters"]}

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from ..fleet.models import Truck
 from ..labels import sla_state_labels, ticket_category_labels, ticket_priority_labels, ticket_state_labels
-from ..paging import Column, ListSpec, PageArgs
+from ..paging import Column, ListSpec
 from . import road_checks, service
 from .models import RoadCheckImport, Ticket
 
@@ -27,10 +27,6 @@ TICKETS = ListSpec(
     ],
     _l("Maintenance tickets"),
 )
-
-
-class RoadCheckImportArgs(PageArgs):
-    """The road-check imports list: no filters, only paging and the sort."""
 
 
 ROAD_CHECK_IMPORTS = ListSpec(

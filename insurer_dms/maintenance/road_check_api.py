@@ -11,7 +11,7 @@ from ..imports import read_upload
 from ..list_exports import page_or_xlsx, xlsx_doc
 from ..paging import PageArgs, page_schema, paginate
 from . import road_checks
-from .lists import ROAD_CHECK_IMPORTS, RoadCheckImportArgs
+from .lists import ROAD_CHECK_IMPORTS
 from .models import FINDING_OUTCOMES, FINDINGS
 
 blp = Blueprint("maintenance_road_checks_api", __name__, url_prefix="/api", description="Road-check findings imports")
@@ -90,7 +90,7 @@ class RoadCheckUpload(MethodView):
 @blp.route("/road-checks")
 class RoadCheckImports(MethodView):
     @require(OPS)
-    @blp.arguments(ROAD_CHECK_IMPORTS.args(RoadCheckImportArgs), location="query")
+    @blp.arguments(ROAD_CHECK_IMPORTS.args(PageArgs), location="query")
     @blp.response(200, page_schema(RoadCheckImportSchema, "RoadCheckImportPage"))
     @xlsx_doc(blp)
     def get(self, args):
