@@ -113,6 +113,21 @@ def online_status_scene():
     db.session.commit()
 
 
+def audits_scene():
+    from insurer_dms.audits.models import AuditRun
+    from insurer_dms.extensions import db
+    from insurer_dms.types import utcnow
+
+    for n in range(3):
+        db.session.add(AuditRun(scope=f"2024-0{n + 1}-01..2024-0{n + 1}-28", period_from=dt.date(2024, n + 1, 1),
+                                period_to=dt.date(2024, n + 1, 28), counties=["445102", "445122"][:n] or None,
+                                tolerance=Decimal("1.00"), status="published", renewals_audited=10 + n, findings_count=n,
+                                excess_total=Decimal("918.00") * n, published_at=utcnow()))
+    db.session.add(AuditRun(scope="2024-09-01..2024-09-30", period_from=dt.date(2024, 9, 1), period_to=dt.date(2024, 9, 30),
+                            tolerance=Decimal("1.00"), status="draft"))
+    db.session.commit()
+
+
 # ---- how a JSON row reads as a row of the file ------------------------------------------------------------------
 
 
@@ -211,6 +226,14 @@ CASES = {
         headers=["File", "Uploaded", "Status", "Rows", "Matched", "Connected", "Unmatched"],
         row=lambda i: [i["filename"], moment(i["created_at"]), shown("import_status", i["status"]), i["rows"], i["matched"],
                        i["connected"], len(i["unmatched"] or []) if i["status"] == "done" else None]),
+    "audits": dict(
+        scene=audits_scene, url="/api/audits", page="/audits", query="status=published&sort=-excess_total",
+        headers=["Audit", "Period from", "Period to", "Counties", "Version", "Status", "Renewals audited", "Findings",
+                 "Excess premium (CNY)", "Created on", "Published"],
+        row=lambda a: [a["id"], day(a["period_from"]), day(a["period_to"]),
+                       ", ".join(shown("county", c) for c in a["counties"]) if a["counties"] else None, a["version"],
+                       shown("audit_status", a["status"]), a["renewals_audited"], a["findings_count"],
+                       money(a["excess_total"]), moment(a["created_at"]), moment(a["published_at"])]),
 }
 
 
@@ -237,7 +260,7 @@ def normalised(rows, case):
     """The file's cells as the expected rows hold them: a date column's cells as dates, times to the second."""
     date_columns = {i for i, h in enumerate(case["headers"]) if h in (
         "Received on", "Order date", "Start date", "End date", "Activated on", "Deactivated on", "Valid from", "Valid to",
-        "Withdrawn on")}
+        "Withdrawn on", "Period from", "Period to")}
     out = []
     for row in rows:
         cells = []
@@ -350,10 +373,16 @@ def test_a_contractor_exports_only_its_companys_rows(contractor, ctx):
                                  "/api/trucks?format=xlsx", "/work-orders?format=xlsx", "/tickets?format=xlsx",
                                  "/api/catalogue?format=xlsx", "/catalogue?format=xlsx", "/api/road-checks?format=xlsx",
                                  "/road-checks?format=xlsx", "/api/online-status/imports?format=xlsx",
-                                 "/online-status?format=xlsx"])
+                                 "/online-status?format=xlsx", "/audits?format=xlsx"])
 def test_a_reviewer_gets_no_export(reviewer, ctx, url):
     resp = reviewer.get(url)
     assert resp.status_code == 403 and resp.mimetype != XLSX
+
+
+def test_a_reviewer_exports_only_the_published_audits(reviewer, ctx):
+    audits_scene()
+    rows = sheet_rows(reviewer.get("/api/audits?format=xlsx&lang=en&sort=id"))
+    assert [r[5] for r in rows[1:]] == ["published"] * 3
 
 
 def test_formula_looking_text_is_written_as_text(ops, ctx):
@@ -376,7 +405,7 @@ def test_openapi_documents_the_xlsx_answer_and_the_sort(ops):
     spec = ops.get("/api/openapi.json").json
     for path in ("/api/devices", "/api/trucks", "/api/policies", "/api/sims", "/api/work-orders", "/api/tickets",
                  "/api/operators", "/api/purchase-orders", "/api/data-plans", "/api/statements", "/api/catalogue",
-                 "/api/road-checks", "/api/online-status/imports"):
+                 "/api/road-checks", "/api/online-status/imports", "/api/audits"):
         get = spec["paths"][path]["get"]
         assert set(get["responses"]["200"]["content"]) == {"application/json", XLSX}, path
         params = {p["name"]: p for p in get["parameters"]}
