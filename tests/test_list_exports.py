@@ -411,3 +411,14 @@ def test_openapi_documents_the_xlsx_answer_and_the_sort(ops):
         params = {p["name"]: p for p in get["parameters"]}
         assert {"sort", "format", "lang"} <= set(params), path
         assert params["sort"]["schema"]["maxLength"] <= 40 and "-" + params["sort"]["schema"]["enum"][0] in params["sort"]["schema"]["enum"]
+
+
+@pytest.mark.parametrize("name,column", [("catalogue", "bid_unit_price"), ("road_checks", "unknown_plates"),
+                                         ("online_status", "matched"), ("audits", "excess_total")])
+def test_the_new_list_pages_sort_by_their_headers_and_link_the_export(ops, ctx, name, column):
+    case = CASES[name]
+    case["scene"]()
+    html = ops.get(f"{case['page']}?sort={column}").get_data(as_text=True)
+    assert f'class="sort-link" data-sort="{column}"' in html and 'aria-sort="ascending"' in html
+    assert 'id="export-xlsx"' in html and "format=xlsx" in html
+    assert ops.get(f"{case['page']}?sort=nope").status_code != 500
