@@ -139,6 +139,10 @@ def finding_reason_labels():
             "residual_over_tolerance": _("Unexplained residual over the tolerance")}
 
 
+def device_type_labels():
+    return {"all_in_one": _("All-in-one"), "split": _("Split")}
+
+
 def vehicle_type_labels():
     return {"semi_trailer_tractor": _("Semi-trailer tractor"), "goods_vehicle": _("Goods vehicle"),
             "special_purpose": _("Special-purpose vehicle"), "trailer": _("Trailer"), "other": _("Other")}
@@ -251,6 +255,7 @@ _KINDS = {
     "finding_reason": finding_reason_labels,
     "policy_kind": policy_kind_labels,
     "vehicle_type": vehicle_type_labels,
+    "device_type": device_type_labels,
     "plate_colour": plate_colour_labels,
     "ledger_category": ledger_category_labels,
     "ledger_source": _ledger_sources,

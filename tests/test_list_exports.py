@@ -22,7 +22,7 @@ from tests.factories import make_devices, make_entry, make_po
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CJK = re.compile(r"[\u4e00-\u9fff]")
-CODES = ("IMEI", "VIN", "ICCID")  # headers that are the code itself, as on the page
+CODES = ("IMEI", "VIN", "ICCID", "ADAS", "DSM", "BSD")  # headers that are the code itself, as on the page
 
 
 # ---- what each list holds (built for its own test) --------------------------------------------------------------
@@ -82,6 +82,50 @@ def tickets_scene():
     tf.installed_truck_with_ticket("in_progress", tf.ALPHA, category="camera_fault")
     tf.installed_truck_with_ticket("assigned", tf.BETA)
     tf.advance(tf.installed_truck_with_ticket("open", tf.ALPHA), "cancelled")
+
+
+def catalogue_scene():
+    for n in range(3):
+        make_entry(lot=str(n + 1), bid_unit_price=Decimal(f"{2380 + n * 10}.00"), bsd=bool(n % 2),
+                   device_type="split" if n == 2 else "all_in_one")
+    make_entry(manufacturer="Jimi", withdrawn_on=dt.date(2022, 6, 1))
+
+
+def road_checks_scene():
+    from insurer_dms.extensions import db
+    from insurer_dms.maintenance.models import RoadCheckImport
+
+    for n in range(4):
+        db.session.add(RoadCheckImport(filename=f"路检路查-{n}.csv", sha256=f"{n:064d}", rows=5 + n, tickets=n, work_orders=1,
+                                       recorded=n % 2, unknown_plates=3 - n))
+    db.session.commit()
+
+
+def online_status_scene():
+    from insurer_dms.extensions import db
+    from insurer_dms.installs.models import OnlineStatusImport
+
+    for n in range(3):
+        db.session.add(OnlineStatusImport(filename=f"platform-{n}.csv", object_key=f"online-status/{n}.csv", sha256=f"{n:064d}",
+                                          status="done", rows=10 + n, matched=8 - n, connected=n,
+                                          unmatched=[{"row": r, "value": "粤U00000", "reason": "no_device"} for r in range(n)]))
+    db.session.add(OnlineStatusImport(filename="platform-9.csv", object_key="online-status/9.csv", sha256="9" * 64))
+    db.session.commit()
+
+
+def audits_scene():
+    from insurer_dms.audits.models import AuditRun
+    from insurer_dms.extensions import db
+    from insurer_dms.types import utcnow
+
+    for n in range(3):
+        db.session.add(AuditRun(scope=f"2024-0{n + 1}-01..2024-0{n + 1}-28", period_from=dt.date(2024, n + 1, 1),
+                                period_to=dt.date(2024, n + 1, 28), counties=["445102", "445122"][:n] or None,
+                                tolerance=Decimal("1.00"), status="published", renewals_audited=10 + n, findings_count=n,
+                                excess_total=Decimal("918.00") * n, published_at=utcnow()))
+    db.session.add(AuditRun(scope="2024-09-01..2024-09-30", period_from=dt.date(2024, 9, 1), period_to=dt.date(2024, 9, 30),
+                            tolerance=Decimal("1.00"), status="draft"))
+    db.session.commit()
 
 
 # ---- how a JSON row reads as a row of the file ------------------------------------------------------------------
@@ -165,6 +209,31 @@ CASES = {
         row=lambda t: [t["number"], t["truck"]["plate"], shown("ticket_category", t["category"]),
                        shown("ticket_priority", t["priority"]), shown("ticket_state", t["state"]), moment(t["sla_due_at"]),
                        shown("sla_state", t["sla_state"]), (t["company"] or {}).get("name"), moment(t["opened_at"])]),
+    "catalogue": dict(
+        scene=catalogue_scene, url="/api/catalogue", page="/catalogue", query="manufacturer=Streamax&sort=-bid_unit_price",
+        headers=["Tender batch", "Lot", "Manufacturer", "Model", "Type", "ADAS", "DSM", "BSD", "Channels",
+                 "Bid unit price (CNY)", "Valid from", "Valid to", "Withdrawn on"],
+        row=lambda e: [e["tender_batch"], e["lot"], e["manufacturer"], e["model_code"], shown("device_type", e["device_type"]),
+                       yes_no(e["adas"]), yes_no(e["dsm"]), yes_no(e["bsd"]), e["video_channels"],
+                       money(e["bid_unit_price"]), day(e["valid_from"]), day(e["valid_to"]), day(e["withdrawn_on"])]),
+    "road_checks": dict(
+        scene=road_checks_scene, url="/api/road-checks", page="/road-checks", query="sort=-unknown_plates",
+        headers=["File", "Uploaded", "Rows", "Tickets", "Work orders", "Recorded", "Unknown plates"],
+        row=lambda i: [i["filename"], moment(i["created_at"]), i["rows"], i["tickets"], i["work_orders"], i["recorded"],
+                       i["unknown_plates"]]),
+    "online_status": dict(
+        scene=online_status_scene, url="/api/online-status/imports", page="/online-status", query="sort=-matched",
+        headers=["File", "Uploaded", "Status", "Rows", "Matched", "Connected", "Unmatched"],
+        row=lambda i: [i["filename"], moment(i["created_at"]), shown("import_status", i["status"]), i["rows"], i["matched"],
+                       i["connected"], len(i["unmatched"] or []) if i["status"] == "done" else None]),
+    "audits": dict(
+        scene=audits_scene, url="/api/audits", page="/audits", query="status=published&sort=-excess_total",
+        headers=["Audit", "Period from", "Period to", "Counties", "Version", "Status", "Renewals audited", "Findings",
+                 "Excess premium (CNY)", "Created on", "Published"],
+        row=lambda a: [a["id"], day(a["period_from"]), day(a["period_to"]),
+                       ", ".join(shown("county", c) for c in a["counties"]) if a["counties"] else None, a["version"],
+                       shown("audit_status", a["status"]), a["renewals_audited"], a["findings_count"],
+                       money(a["excess_total"]), moment(a["created_at"]), moment(a["published_at"])]),
 }
 
 
@@ -190,7 +259,8 @@ def sheet_rows(resp):
 def normalised(rows, case):
     """The file's cells as the expected rows hold them: a date column's cells as dates, times to the second."""
     date_columns = {i for i, h in enumerate(case["headers"]) if h in (
-        "Received on", "Order date", "Start date", "End date", "Activated on", "Deactivated on", "Valid from", "Valid to")}
+        "Received on", "Order date", "Start date", "End date", "Activated on", "Deactivated on", "Valid from", "Valid to",
+        "Withdrawn on", "Period from", "Period to")}
     out = []
     for row in rows:
         cells = []
@@ -300,10 +370,19 @@ def test_a_contractor_exports_only_its_companys_rows(contractor, ctx):
 
 
 @pytest.mark.parametrize("url", ["/api/work-orders?format=xlsx", "/api/tickets?format=xlsx", "/api/devices?format=xlsx",
-                                 "/api/trucks?format=xlsx", "/work-orders?format=xlsx", "/tickets?format=xlsx"])
+                                 "/api/trucks?format=xlsx", "/work-orders?format=xlsx", "/tickets?format=xlsx",
+                                 "/api/catalogue?format=xlsx", "/catalogue?format=xlsx", "/api/road-checks?format=xlsx",
+                                 "/road-checks?format=xlsx", "/api/online-status/imports?format=xlsx",
+                                 "/online-status?format=xlsx", "/audits?format=xlsx"])
 def test_a_reviewer_gets_no_export(reviewer, ctx, url):
     resp = reviewer.get(url)
     assert resp.status_code == 403 and resp.mimetype != XLSX
+
+
+def test_a_reviewer_exports_only_the_published_audits(reviewer, ctx):
+    audits_scene()
+    rows = sheet_rows(reviewer.get("/api/audits?format=xlsx&lang=en&sort=id"))
+    assert [r[5] for r in rows[1:]] == ["published"] * 3
 
 
 def test_formula_looking_text_is_written_as_text(ops, ctx):
@@ -325,9 +404,21 @@ def test_money_is_a_number_with_two_decimals_and_dates_are_date_cells(ops, ctx):
 def test_openapi_documents_the_xlsx_answer_and_the_sort(ops):
     spec = ops.get("/api/openapi.json").json
     for path in ("/api/devices", "/api/trucks", "/api/policies", "/api/sims", "/api/work-orders", "/api/tickets",
-                 "/api/operators", "/api/purchase-orders", "/api/data-plans", "/api/statements"):
+                 "/api/operators", "/api/purchase-orders", "/api/data-plans", "/api/statements", "/api/catalogue",
+                 "/api/road-checks", "/api/online-status/imports", "/api/audits"):
         get = spec["paths"][path]["get"]
         assert set(get["responses"]["200"]["content"]) == {"application/json", XLSX}, path
         params = {p["name"]: p for p in get["parameters"]}
         assert {"sort", "format", "lang"} <= set(params), path
         assert params["sort"]["schema"]["maxLength"] <= 40 and "-" + params["sort"]["schema"]["enum"][0] in params["sort"]["schema"]["enum"]
+
+
+@pytest.mark.parametrize("name,column", [("catalogue", "bid_unit_price"), ("road_checks", "unknown_plates"),
+                                         ("online_status", "matched"), ("audits", "excess_total")])
+def test_the_new_list_pages_sort_by_their_headers_and_link_the_export(ops, ctx, name, column):
+    case = CASES[name]
+    case["scene"]()
+    html = ops.get(f"{case['page']}?sort={column}").get_data(as_text=True)
+    assert f'class="sort-link" data-sort="{column}"' in html and 'aria-sort="ascending"' in html
+    assert 'id="export-xlsx"' in html and "format=xlsx" in html
+    assert ops.get(f"{case['page']}?sort=nope").status_code != 500

@@ -7,8 +7,10 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from ..auth.access import OPS, REVIEWER, require
-from ..paging import page_schema, paginate_filtered
+from ..list_exports import page_or_xlsx, xlsx_doc
+from ..paging import page_schema
 from . import service
+from .lists import AUDITS
 from .schemas import (
     AuditArgs,
     AuditCreateSchema,
@@ -23,11 +25,12 @@ blp = Blueprint("audits_api", __name__, url_prefix="/api", description="No-premi
 @blp.route("/audits")
 class Audits(MethodView):
     @require(OPS, REVIEWER)
-    @blp.arguments(AuditArgs, location="query")
+    @blp.arguments(AUDITS.args(AuditArgs), location="query")
     @blp.response(200, page_schema(AuditSchema, "AuditPage"))
+    @xlsx_doc(blp)
     def get(self, args):
         """List audit runs, newest first (a reviewer sees published ones only)."""
-        return paginate_filtered(lambda status=None: service.visible_audits(current_user, status), args)
+        return page_or_xlsx(AUDITS, args)
 
     @require(OPS)
     @blp.arguments(AuditCreateSchema)

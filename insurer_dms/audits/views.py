@@ -1,5 +1,4 @@
 """Operations pages of the no-premium-increase audit: runs, a new run, a run's report and findings, publishing."""
-from functools import partial
 
 import marshmallow as ma
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -12,8 +11,9 @@ from ..errors import DomainError
 from ..extensions import db
 from ..fleet.identifiers import CHAOZHOU_DIVISIONS
 from ..labels import label
-from ..web.pages import list_filters, listing, pager_args
+from ..web.pages import exportable, list_filters, listing, pager_args
 from . import service
+from .lists import AUDITS
 from .schemas import AuditArgs, AuditCreateSchema, AuditFindingArgs
 
 bp = Blueprint("audits", __name__, template_folder="templates")
@@ -37,8 +37,9 @@ def _started(audit):
 
 @bp.route("/audits")
 @require(OPS)
+@exportable(AUDITS.args(AuditArgs), AUDITS)
 def list_audits():
-    result, args = listing(AuditArgs(), partial(service.visible_audits, current_user))
+    result, args = listing(AUDITS.args(AuditArgs)(), AUDITS)
     return render_template("audits/list.html", result=result, args=args, query=pager_args())
 
 

@@ -5,8 +5,10 @@ from flask_smorest import Blueprint
 from .. import activity
 from ..auth.access import OPS, require
 from ..imports import read_upload
-from ..paging import page_schema, paginate_filtered
+from ..list_exports import page_or_xlsx, xlsx_doc
+from ..paging import page_schema
 from . import service
+from .lists import ENTRIES
 from .schemas import (
     CatalogueEntryPatchSchema,
     CatalogueEntrySchema,
@@ -23,11 +25,12 @@ blp = Blueprint("catalogue_api", __name__, url_prefix="/api", description="The a
 @blp.route("/catalogue")
 class Entries(MethodView):
     @require(OPS)
-    @blp.arguments(CatalogueListArgs, location="query")
+    @blp.arguments(ENTRIES.args(CatalogueListArgs), location="query")
     @blp.response(200, page_schema(CatalogueEntrySchema, "CatalogueEntryPage"))
+    @xlsx_doc(blp)
     def get(self, args):
-        """List catalogue entries, with search and filters."""
-        return paginate_filtered(service.entries_query, args)
+        """List catalogue entries, with search and filters; sortable, or as XLSX."""
+        return page_or_xlsx(ENTRIES, args)
 
     @require(OPS)
     @blp.arguments(CatalogueEntrySchema)

@@ -6,8 +6,9 @@ from flask_babel import gettext as _
 from .. import activity
 from ..auth.access import OPS, require
 from ..errors import DomainError
-from ..web.pages import listing, run_import
+from ..web.pages import exportable, listing, run_import
 from . import service
+from .lists import ENTRIES
 from .schemas import CatalogueListArgs, CatalogueWithdrawSchema
 
 bp = Blueprint("catalogue", __name__, template_folder="templates")
@@ -15,8 +16,9 @@ bp = Blueprint("catalogue", __name__, template_folder="templates")
 
 @bp.route("/catalogue")
 @require(OPS)
+@exportable(ENTRIES.args(CatalogueListArgs), ENTRIES)
 def list_entries():
-    result, args = listing(CatalogueListArgs(), service.entries_query)
+    result, args = listing(ENTRIES.args(CatalogueListArgs)(), ENTRIES)
     return render_template("catalogue/list.html", result=result, args=args, manufacturers=service.manufacturers())
 
 

@@ -12,9 +12,11 @@ from ..exports import EXPORT_LANGUAGES
 from ..extensions import db
 from ..fleet.identifiers import CountyCodeField
 from ..imports import read_upload
+from ..list_exports import page_or_xlsx, xlsx_doc
 from ..paging import PageArgs, page_schema, paginate
 from ..types import utcnow
 from . import access, progress
+from .lists import ONLINE_STATUS_IMPORTS
 
 blp = Blueprint("installs_access_api", __name__, url_prefix="/api", description="Data access to the provincial platform, progress")
 
@@ -192,11 +194,12 @@ class ConfirmConnection(MethodView):
 @blp.route("/online-status/imports")
 class OnlineStatusImports(MethodView):
     @require(OPS)
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(ONLINE_STATUS_IMPORTS.args(PageArgs), location="query")
     @blp.response(200, page_schema(OnlineStatusImportSchema, "OnlineStatusImportPage"))
+    @xlsx_doc(blp)
     def get(self, args):
-        """List online-status imports, newest first."""
-        return paginate(access.imports_query(), args["page"], args["page_size"])
+        """List online-status imports, newest first; sortable, or as XLSX."""
+        return page_or_xlsx(ONLINE_STATUS_IMPORTS, args)
 
     @require(OPS)
     @blp.arguments(OnlineStatusFileSchema, location="files")

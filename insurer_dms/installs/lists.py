@@ -1,13 +1,14 @@
 """The work-order list (operations' and a contractor's own): its sortable columns and its "Export Excel" (one
-definition, for the pages and the API). The query is the user's: a contractor's export holds its company's only."""
+definition, for the pages and the API). The query is the user's: a contractor's export holds its company's only.
+And operations' list of online-status imports."""
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..fleet.models import Truck
-from ..labels import county_labels, order_kind_labels, order_state_labels, yes_no_labels
+from ..labels import county_labels, import_status_labels, order_kind_labels, order_state_labels, yes_no_labels
 from ..paging import Column, ListSpec
-from . import service
-from .models import WorkOrder
+from . import access, service
+from .models import OnlineStatusImport, WorkOrder
 
 WORK_ORDERS = ListSpec(
     "work-orders", lambda **filters: service.orders_query(current_user, **filters), WorkOrder.id,
@@ -25,4 +26,21 @@ WORK_ORDERS = ListSpec(
         Column(_l("Needs review"), lambda o: bool(o.needs_review), labels=yes_no_labels),
     ],
     _l("Installation work orders"),
+)
+
+ONLINE_STATUS_IMPORTS = ListSpec(
+    "online-status", access.imports_query, OnlineStatusImport.id,
+    {"filename": OnlineStatusImport.filename, "created_at": OnlineStatusImport.created_at,
+     "status": OnlineStatusImport.status, "rows": OnlineStatusImport.rows, "matched": OnlineStatusImport.matched,
+     "connected": OnlineStatusImport.connected},
+    [
+        Column(_l("File"), lambda i: i.filename),
+        Column(_l("Uploaded"), lambda i: i.created_at),
+        Column(_l("Status"), lambda i: i.status, labels=import_status_labels),
+        Column(_l("Rows"), lambda i: i.rows),
+        Column(_l("Matched"), lambda i: i.matched),
+        Column(_l("Connected"), lambda i: i.connected),
+        Column(_l("Unmatched"), lambda i: len(i.unmatched or []) if i.status == "done" else None),
+    ],
+    _l("Online status"),
 )

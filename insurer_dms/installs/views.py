@@ -13,12 +13,12 @@ from ..downloads import csv_response, xlsx_response
 from ..errors import DomainError
 from ..extensions import db
 from ..fleet.identifiers import CHAOZHOU_DIVISIONS
-from ..paging import PageArgs, paginate
+from ..paging import PageArgs
 from ..types import utcnow
-from ..web.pages import exportable, list_filters, listing, pager_args, run_import
+from ..web.pages import exportable, listing, pager_args, run_import
 from . import access, evidence, progress as progress_report
 from .models import ORDER_KINDS, ORDER_STATES, Installation
-from .lists import WORK_ORDERS
+from .lists import ONLINE_STATUS_IMPORTS, WORK_ORDERS
 
 bp = Blueprint("installs", __name__, template_folder="templates")
 bp.add_app_template_filter(evidence.review_note_text, "review_note")  # the checks' lines in the user's language
@@ -182,6 +182,7 @@ def bulk_create_page():
 
 @bp.route("/online-status", methods=["GET", "POST"])
 @require(OPS)
+@exportable(ONLINE_STATUS_IMPORTS.args(PageArgs), ONLINE_STATUS_IMPORTS)
 def online_status_page():
     rows, status = None, 200
     if request.method == "POST":
@@ -190,8 +191,7 @@ def online_status_page():
             if getattr(item, "repeated", False):
                 flash(_("This file was imported before; here is that import."), "success")
             return redirect(url_for("installs.online_status_detail", import_id=item.id))
-    args = list_filters(PageArgs())
-    result = paginate(access.imports_query(), args["page"], args["page_size"])
+    result, _filters = listing(ONLINE_STATUS_IMPORTS.args(PageArgs)(), ONLINE_STATUS_IMPORTS)
     return render_template("installs/ops_online_status.html", result=result, rows=rows, query=pager_args()), status
 
 

@@ -1,13 +1,14 @@
 """The maintenance-ticket list (operations' and a contractor's own): its sortable columns and its "Export Excel"
-(one definition, for the pages and the API). The query is the user's: a contractor's export holds its company's."""
+(one definition, for the pages and the API). The query is the user's: a contractor's export holds its company's.
+And operations' list of road-check imports."""
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..fleet.models import Truck
 from ..labels import sla_state_labels, ticket_category_labels, ticket_priority_labels, ticket_state_labels
 from ..paging import Column, ListSpec
-from . import service
-from .models import Ticket
+from . import road_checks, service
+from .models import RoadCheckImport, Ticket
 
 TICKETS = ListSpec(
     "tickets", lambda **filters: service.tickets_query(current_user, **filters), Ticket.id,
@@ -25,4 +26,22 @@ TICKETS = ListSpec(
         Column(_l("Opened"), lambda t: t.opened_at),
     ],
     _l("Maintenance tickets"),
+)
+
+
+ROAD_CHECK_IMPORTS = ListSpec(
+    "road-checks", road_checks.imports_query, RoadCheckImport.id,
+    {"filename": RoadCheckImport.filename, "created_at": RoadCheckImport.created_at, "rows": RoadCheckImport.rows,
+     "tickets": RoadCheckImport.tickets, "work_orders": RoadCheckImport.work_orders, "recorded": RoadCheckImport.recorded,
+     "unknown_plates": RoadCheckImport.unknown_plates},
+    [
+        Column(_l("File"), lambda i: i.filename),
+        Column(_l("Uploaded"), lambda i: i.created_at),
+        Column(_l("Rows"), lambda i: i.rows),
+        Column(_l("Tickets"), lambda i: i.tickets),
+        Column(_l("Work orders"), lambda i: i.work_orders),
+        Column(_l("Recorded"), lambda i: i.recorded),
+        Column(_l("Unknown plates"), lambda i: i.unknown_plates),
+    ],
+    _l("Road-check findings"),
 )

@@ -8,8 +8,10 @@ from flask_smorest.fields import Upload
 from .. import fields
 from ..auth.access import OPS, require
 from ..imports import read_upload
+from ..list_exports import page_or_xlsx, xlsx_doc
 from ..paging import PageArgs, page_schema, paginate
 from . import road_checks
+from .lists import ROAD_CHECK_IMPORTS
 from .models import FINDING_OUTCOMES, FINDINGS
 
 blp = Blueprint("maintenance_road_checks_api", __name__, url_prefix="/api", description="Road-check findings imports")
@@ -88,11 +90,12 @@ class RoadCheckUpload(MethodView):
 @blp.route("/road-checks")
 class RoadCheckImports(MethodView):
     @require(OPS)
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(ROAD_CHECK_IMPORTS.args(PageArgs), location="query")
     @blp.response(200, page_schema(RoadCheckImportSchema, "RoadCheckImportPage"))
+    @xlsx_doc(blp)
     def get(self, args):
-        """List road-check imports, newest first."""
-        return paginate(road_checks.imports_query(), args["page"], args["page_size"])
+        """List road-check imports, newest first; sortable, or as XLSX."""
+        return page_or_xlsx(ROAD_CHECK_IMPORTS, args)
 
 
 @blp.route("/road-checks/<int:import_id>")

@@ -9,8 +9,9 @@ from flask_login import current_user
 from .. import fields
 from ..auth.access import OPS, require
 from ..paging import PageArgs, paginate
-from ..web.pages import list_filters, pager_args, run_import
+from ..web.pages import exportable, list_filters, listing, pager_args, run_import
 from . import road_checks
+from .lists import ROAD_CHECK_IMPORTS
 from .models import FINDING_OUTCOMES
 
 bp = Blueprint("maintenance_road_checks", __name__, template_folder="templates")
@@ -29,6 +30,7 @@ def _refusals():
 
 @bp.route("/road-checks", methods=["GET", "POST"])
 @require(OPS)
+@exportable(ROAD_CHECK_IMPORTS.args(PageArgs), ROAD_CHECK_IMPORTS)
 def road_checks_page():
     rows, status = None, 200
     if request.method == "POST":
@@ -37,8 +39,7 @@ def road_checks_page():
             if item.repeated:
                 flash(_("This file was imported before; here is that import."), "success")
             return redirect(url_for("maintenance_road_checks.road_check_detail", import_id=item.id))
-    args = list_filters(PageArgs())
-    result = paginate(road_checks.imports_query(), args["page"], args["page_size"])
+    result, _filters = listing(ROAD_CHECK_IMPORTS.args(PageArgs)(), ROAD_CHECK_IMPORTS)
     return render_template("maintenance/road_checks.html", result=result, rows=rows, query=pager_args()), status
 
 
